@@ -1,0 +1,75 @@
+"""Distillation loss: a pure function and the criterion module skorch calls."""
+
+import torch.nn.functional as F
+from torch import nn
+
+
+def distillation_loss(
+    student_logits,
+    labels,
+    teacher_logits=None,
+    sample_weight=None,
+    *,
+    temperature=1.0,
+    alpha=0.0,
+):
+    """Mean distillation loss of a batch (Hinton et al. 2015).
+
+    ``loss = alpha * T**2 * KL(softmax(t / T) || softmax(s / T))
+    + (1 - alpha) * CE(y, softmax(s))``, averaged over the rows of the batch,
+    each multiplied by its ``sample_weight``. Rows labelled ``-1`` have no
+    label and contribute only the soft term.
+
+    Parameters
+    ----------
+    student_logits : tensor of shape (n_samples, n_classes)
+    labels : int64 tensor of shape (n_samples,)
+        Encoded labels, ``-1`` for an unlabelled row.
+    teacher_logits : tensor of shape (n_samples, n_classes), default=None
+        Required when ``alpha > 0``.
+    sample_weight : tensor of shape (n_samples,), default=None
+        Row weights, scaled by the caller to mean 1 over the training set so
+        that a batch's loss stays comparable to the unweighted mean.
+    temperature : float, default=1.0
+    alpha : float, default=0.0
+        Weight of the soft term; ``alpha=0`` is plain cross-entropy.
+
+    Returns
+    -------
+    loss : scalar tensor
+    """
+    per_row = None
+    if alpha > 0:
+        # KL(p_t || p_s) with both sides as log-probabilities: no log(0).
+        soft = F.kl_div(
+            F.log_softmax(student_logits / temperature, dim=1),
+            F.log_softmax(teacher_logits / temperature, dim=1),
+            reduction="none",
+            log_target=True,
+        ).sum(dim=1)
+        per_row = (alpha * temperature**2) * soft
+    if alpha < 1:
+        hard = F.cross_entropy(student_logits, labels, reduction="none", ignore_index=-1)
+        per_row = hard if alpha == 0 else per_row + (1 - alpha) * hard
+    if sample_weight is not None:
+        per_row = per_row * sample_weight
+    return per_row.mean()
+
+
+class DistillationLoss(nn.Module):
+    """Criterion module around :func:`distillation_loss` for skorch."""
+
+    def __init__(self, temperature=1.0, alpha=0.0):
+        super().__init__()
+        self.temperature = temperature
+        self.alpha = alpha
+
+    def forward(self, student_logits, labels, teacher_logits=None, sample_weight=None):
+        return distillation_loss(
+            student_logits,
+            labels,
+            teacher_logits,
+            sample_weight,
+            temperature=self.temperature,
+            alpha=self.alpha,
+        )

@@ -1,0 +1,218 @@
+"""The shared machinery, exercised through DistilledClassifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.naive_bayes import GaussianNB
+from skorch.callbacks import Callback
+from torch import nn
+
+from sktkd import DistilledClassifier
+from sktkd._base import resolve_device
+
+from .conftest import FAST
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def student(**params):
+    return DistilledClassifier(GaussianNB(), **{**FAST, "random_state": 0, **params})
+
+
+class Wide(nn.Module):
+    def __init__(self, n_features_in, n_classes, width=8):
+        super().__init__()
+        self.width = width
+        self.net = nn.Sequential(
+            nn.Linear(n_features_in, width), nn.ReLU(), nn.Linear(width, n_classes)
+        )
+
+    def forward(self, X):
+        return self.net(X)
+
+
+def test_fit_predict_on_raw_unscaled_features(data):
+    X, y = data
+    model = student().fit(X, y)
+    assert model.score(X, y) > 0.9
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 3) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X))
+
+
+def test_fitted_attributes(data):
+    X, y = data
+    model = student().fit(X, y)
+    assert model.n_features_in_ == 6
+    assert isinstance(model.module_, nn.Module)
+    assert len(model.history_) == FAST["max_epochs"]
+    # The exported network takes raw features.
+    with torch.no_grad():
+        logits = model.module_(torch.tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_array_equal(model.classes_[logits.argmax(1)], model.predict(X))
+
+
+def test_unfitted_estimator_raises_not_fitted(data):
+    X, _ = data
+    with pytest.raises(NotFittedError):
+        student().predict(X)
+    with pytest.raises(NotFittedError):
+        _ = student().module_
+
+
+def test_same_random_state_same_model_and_global_rng_untouched(data):
+    X, y = data
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = student(random_state=7).fit(X, y).predict_proba(X)
+    after = torch.rand(1)
+    b = student(random_state=7).fit(X, y).predict_proba(X)
+    c = student(random_state=8).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert before == after
+
+
+def test_linear_student_with_empty_hidden_layers(data):
+    X, y = data
+    model = student(hidden_layer_sizes=()).fit(X, y)
+    linear = [m for m in model.module_.modules() if isinstance(m, nn.Linear)]
+    assert len(linear) == 1
+
+
+def test_module_class_gets_sizes_from_the_data_and_routed_arguments(data):
+    X, y = data
+    model = student(module=Wide, module__width=5).fit(X, y)
+    assert model.module_.body.width == 5
+    assert model.module_.body.net[0].in_features == 6
+    assert model.get_params()["module__width"] == 5
+
+
+def test_module_instance_is_copied_never_trained_in_place(data):
+    X, y = data
+    instance = Wide(6, 3)
+    before = {k: v.clone() for k, v in instance.state_dict().items()}
+    model = student(module=instance).fit(X, y)
+    assert model.module_.body is not instance
+    for k, v in instance.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_grid_search_over_module_arguments(data):
+    X, y = data
+    search = GridSearchCV(student(module=Wide), {"module__width": [2, 8]}, cv=2).fit(X, y)
+    assert search.best_params_["module__width"] in (2, 8)
+    assert search.best_estimator_.module_.body.width == search.best_params_["module__width"]
+
+
+def test_routed_parameters_survive_clone_and_set_params():
+    model = student(module__dropout=0.1, optimizer__weight_decay=1e-4)
+    twin = clone(model)
+    assert twin.get_params()["module__dropout"] == 0.1
+    twin.set_params(module__dropout=0.3, teacher__var_smoothing=0.1)
+    assert twin.module__dropout == 0.3 and twin.teacher.var_smoothing == 0.1
+    assert model.module__dropout == 0.1 and model.teacher.var_smoothing == 1e-9
+
+
+def test_optimizer_arguments_reach_the_optimizer(data):
+    X, y = data
+    model = student(optimizer=torch.optim.SGD, optimizer__momentum=0.5).fit(X, y)
+    assert model.net_.optimizer_.param_groups[0]["momentum"] == 0.5
+
+
+def test_unknown_extra_parameter_is_an_error_at_fit(data):
+    X, y = data
+    model = student(hidden_units=3)  # accepted, like any parameter, until fit
+    with pytest.raises(TypeError, match="unexpected parameter 'hidden_units'"):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"module": Wide, "module__depth": 2}, "Could not build module"),
+        ({"module": nn.Linear(6, 2)}, r"logits of shape \(n_samples, 3\).*returned \(2, 2\)"),
+        ({"module": nn.Linear(4, 3)}, "cannot take input with 6 features"),
+        ({"module": nn.Linear(6, 3), "module__bias": False}, "module is an instance"),
+        ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be a tuple of positive"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": -1.0}, "lr"),
+        ({"device": "tpu"}, "not a torch device"),
+        ({"callbacks": "print"}, "callbacks"),
+    ],
+)
+def test_bad_parameters_name_the_problem(data, params, match):
+    X, y = data
+    with pytest.raises((ValueError, TypeError), match=match):
+        student(**params).fit(X, y)
+
+
+def test_callbacks_run_and_are_not_modified(data):
+    X, y = data
+
+    class CountEpochs(Callback):
+        def __init__(self):
+            self.epochs = 0
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    counter = CountEpochs()
+    model = student(callbacks=[counter]).fit(X, y)
+    assert counter.epochs == 0
+    assert dict(model.net_.callbacks_)["CountEpochs"].epochs == FAST["max_epochs"]
+
+
+def test_verbose_prints_the_epoch_table(data, capsys):
+    X, y = data
+    student(max_epochs=2).fit(X, y)
+    assert capsys.readouterr().out == ""
+    student(max_epochs=2, verbose=1).fit(X, y)
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_pickle_round_trip(data):
+    X, y = data
+    model = student().fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert len(loaded.history_) == len(model.history_)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="not a torch device"):
+        resolve_device("gpu0")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a CPU-only machine")
+def test_cuda_request_without_cuda_is_a_clear_error(data):
+    X, y = data
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        student(device="cuda").fit(X, y)
+
+
+@cuda
+def test_cuda_fit_predict_and_pickle_to_cpu(data, tmp_path):
+    X, y = data
+    model = student(device="cuda").fit(X, y)
+    assert next(model.module_.parameters()).is_cuda
+    cpu = student(device="cpu").fit(X, y)
+    assert np.mean(model.predict(X) == cpu.predict(X)) > 0.9
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-5)
+
+
+@cuda
+def test_auto_device_picks_cuda(data):
+    X, y = data
+    assert next(student(device="auto").fit(X, y).module_.parameters()).is_cuda

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sktkd._losses import DistillationLoss, distillation_loss
+
+N, K = 5, 3
+logits = arrays(np.float32, (N, K), elements=st.floats(-20, 20, width=32))
+labels = arrays(np.int64, (N,), elements=st.integers(0, K - 1))
+temperatures = st.floats(0.1, 20)
+alphas = st.floats(0, 1)
+
+
+def t(a):
+    return torch.from_numpy(np.asarray(a))
+
+
+@settings(max_examples=50, deadline=None)
+@given(logits, logits, labels, temperatures, alphas)
+def test_loss_is_non_negative(s, teacher, y, T, alpha):
+    loss = distillation_loss(t(s), t(y), t(teacher), temperature=T, alpha=alpha)
+    assert loss.item() >= -1e-5
+
+
+@settings(max_examples=50, deadline=None)
+@given(logits, labels, temperatures)
+def test_soft_term_is_zero_when_student_matches_teacher(s, y, T):
+    loss = distillation_loss(t(s), t(y), t(s), temperature=T, alpha=1.0)
+    assert loss.item() == pytest.approx(0.0, abs=1e-4 * T**2)
+
+
+@settings(max_examples=50, deadline=None)
+@given(logits, logits, labels, temperatures)
+def test_alpha_zero_is_cross_entropy(s, teacher, y, T):
+    loss = distillation_loss(t(s), t(y), t(teacher), temperature=T, alpha=0.0)
+    assert loss.item() == pytest.approx(F.cross_entropy(t(s), t(y)).item(), rel=1e-5, abs=1e-6)
+
+
+@settings(max_examples=50, deadline=None)
+@given(logits, logits, labels, temperatures, alphas)
+def test_soft_term_is_T_squared_times_the_kl_at_T(s, teacher, y, T, alpha):
+    p_t = torch.softmax(t(teacher).double() / T, 1)
+    log_p_s = torch.log_softmax(t(s).double() / T, 1)
+    kl = (p_t * (torch.log(p_t.clamp_min(1e-300)) - log_p_s)).sum(1).mean()
+    ce = F.cross_entropy(t(s).double(), t(y))
+    expected = alpha * T**2 * kl + (1 - alpha) * ce
+    loss = distillation_loss(t(s), t(y), t(teacher), temperature=T, alpha=alpha)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-3, abs=1e-4)
+
+
+def test_golden_value():
+    s = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]])
+    teacher = torch.tensor([[1.0, 1.0, 0.0], [0.0, 3.0, 0.0]])
+    y = torch.tensor([0, 1])
+    loss = distillation_loss(s, y, teacher, temperature=2.0, alpha=0.7)
+    # Computed by hand in float64 from the formula.
+    assert loss.item() == pytest.approx(0.66122835, rel=1e-6)
+
+
+def test_unit_weights_change_nothing_and_weights_scale_rows():
+    s, teacher = torch.randn(4, 3), torch.randn(4, 3)
+    y = torch.tensor([0, 1, 2, 0])
+    plain = distillation_loss(s, y, teacher, temperature=3.0, alpha=0.5)
+    ones = distillation_loss(s, y, teacher, torch.ones(4), temperature=3.0, alpha=0.5)
+    assert ones.item() == plain.item()
+    w = torch.tensor([2.0, 0.0, 0.0, 2.0])
+    weighted = distillation_loss(s, y, teacher, w, temperature=3.0, alpha=0.5)
+    rows = [
+        distillation_loss(
+            s[i : i + 1], y[i : i + 1], teacher[i : i + 1], temperature=3.0, alpha=0.5
+        )
+        for i in (0, 3)
+    ]
+    assert weighted.item() == pytest.approx((2 * rows[0] + 2 * rows[1]).item() / 4, rel=1e-6)
+
+
+def test_unlabelled_rows_get_only_the_soft_term():
+    s, teacher = torch.randn(2, 3), torch.randn(2, 3)
+    both = distillation_loss(s, torch.tensor([1, -1]), teacher, temperature=2.0, alpha=0.5)
+    soft = distillation_loss(s, torch.tensor([1, 1]), teacher, temperature=2.0, alpha=1.0)
+    hard_first = F.cross_entropy(s[:1], torch.tensor([1]))
+    assert both.item() == pytest.approx(0.5 * soft.item() + 0.5 * hard_first.item() / 2, rel=1e-5)
+
+
+def test_gradients_flow_to_the_student_only():
+    s = torch.randn(3, 4, requires_grad=True)
+    teacher = torch.randn(3, 4, requires_grad=True)
+    loss = DistillationLoss(temperature=2.0, alpha=0.9)
+    loss(s, torch.tensor([0, 1, 2]), teacher.detach()).backward()
+    assert s.grad is not None and teacher.grad is None

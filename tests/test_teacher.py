@@ -1,0 +1,171 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.svm import LinearSVC
+
+from sktkd._teacher import (
+    check_teacher,
+    check_teacher_proba,
+    fit_teacher,
+    teacher_logits,
+)
+
+
+class RecordedTeacher:
+    """A fitted, unclonable teacher: fixed probabilities over its own classes."""
+
+    def __init__(self, classes, proba):
+        self.classes_ = np.asarray(classes)
+        self.proba = np.asarray(proba, dtype=float)
+
+    def predict_proba(self, X):
+        return self.proba[: len(X)]
+
+
+def softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+X3 = np.zeros((3, 2))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.permutations(["a", "b", "c", "d"]), st.integers(0, 2**31 - 1))
+def test_columns_follow_labels_under_any_permutation(order, seed):
+    proba = np.random.default_rng(seed).dirichlet(np.ones(4), size=3)
+    classes = np.array(["a", "b", "c", "d"])
+    # The same teacher, its columns listed in another order.
+    position = [list(order).index(c) for c in classes]
+    shuffled = np.empty_like(proba)
+    shuffled[:, position] = proba
+    teacher = RecordedTeacher(order, shuffled)
+    logits = teacher_logits(teacher, X3, X3.astype(np.float32), classes)
+    np.testing.assert_allclose(softmax(logits.astype(float)), proba, rtol=1e-5, atol=1e-7)
+
+
+def test_a_teacher_lacking_a_class_of_y_is_an_error():
+    teacher = RecordedTeacher([0, 1], [[0.5, 0.5]] * 3)
+    with pytest.raises(ValueError, match=r"does not know the classes \[2\]"):
+        teacher_logits(teacher, X3, X3.astype(np.float32), np.array([0, 1, 2]))
+
+
+def test_label_types_must_match():
+    teacher = RecordedTeacher([0, 1], [[0.5, 0.5]] * 3)
+    with pytest.raises(ValueError, match="does not know the classes"):
+        teacher_logits(teacher, X3, X3.astype(np.float32), np.array(["0", "1"]))
+
+
+def test_extra_teacher_classes_are_dropped_and_renormalised_with_a_warning():
+    teacher = RecordedTeacher([0, 1, 2], [[0.2, 0.3, 0.5]] * 3)
+    with pytest.warns(UserWarning, match=r"absent from y \(\[2\]\)"):
+        logits = teacher_logits(teacher, X3, X3.astype(np.float32), np.array([0, 1]))
+    np.testing.assert_allclose(softmax(logits.astype(float)), [[0.4, 0.6]] * 3, rtol=1e-6)
+
+
+def test_zero_probabilities_are_floored_not_infinite():
+    teacher = RecordedTeacher([0, 1], [[1.0, 0.0]] * 3)
+    logits = teacher_logits(teacher, X3, X3.astype(np.float32), np.array([0, 1]))
+    assert np.isfinite(logits).all()
+    assert softmax(logits.astype(float) / 10)[0, 1] < 1e-2  # even at T=10
+
+
+def test_binary_decision_function_gives_logits_zero_and_s():
+    X, y = make_classification(60, 4, random_state=0)
+    svm = LinearSVC().fit(X, y)
+    logits = teacher_logits(svm, X, X.astype(np.float32), np.array([0, 1]))
+    s = svm.decision_function(X)
+    np.testing.assert_allclose(logits[:, 1] - logits[:, 0], s, rtol=1e-5, atol=1e-5)
+
+
+def test_multiclass_decision_function_is_used_as_logits():
+    X, y = make_classification(90, 5, n_informative=3, n_classes=3, random_state=0)
+    ridge = RidgeClassifier().fit(X, y)
+    logits = teacher_logits(ridge, X, X.astype(np.float32), np.array([0, 1, 2]))
+    np.testing.assert_allclose(softmax(logits), softmax(ridge.decision_function(X)), rtol=1e-5)
+
+
+def test_torch_module_outputs_are_logits_and_its_mode_is_restored():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Dropout(0.5))
+    net.train()
+    X = np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32)
+    logits = teacher_logits(net, X, X, np.array([0, 1, 2]))
+    with torch.no_grad():
+        expected = net.eval()(torch.tensor(X)).numpy()
+    net.train()
+    np.testing.assert_allclose(softmax(logits), softmax(expected), rtol=1e-5)
+    teacher_logits(net, X, X, np.array([0, 1, 2]))
+    assert all(m.training for m in net.modules())
+
+
+def test_torch_module_with_the_wrong_width_is_an_error():
+    net = torch.nn.Linear(2, 4)
+    X = np.zeros((3, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match="returns 4 outputs, but y has 3 classes"):
+        teacher_logits(net, X, X, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="failed on input of shape"):
+        teacher_logits(torch.nn.Linear(5, 3), X, X, np.array([0, 1, 2]))
+
+
+def test_several_teachers_are_averaged_in_probability():
+    a = RecordedTeacher([0, 1], [[0.9, 0.1]] * 3)
+    b = RecordedTeacher([1, 0], [[0.3, 0.7]] * 3)  # classes listed the other way round
+    logits = teacher_logits([a, b], X3, X3.astype(np.float32), np.array([0, 1]))
+    np.testing.assert_allclose(softmax(logits.astype(float)), [[0.8, 0.2]] * 3, rtol=1e-6)
+
+
+def test_fit_teacher_clones_and_leaves_the_original_unfitted():
+    X, y = make_classification(50, 4, random_state=0)
+    teacher = LogisticRegression()
+    fitted = fit_teacher(teacher, X, y)
+    assert fitted is not teacher and hasattr(fitted, "classes_")
+    assert not hasattr(teacher, "classes_")
+
+
+def test_objects_without_fit_are_used_as_they_are():
+    teacher = RecordedTeacher([0, 1], [[0.5, 0.5]])
+    assert fit_teacher(teacher, X3, [0, 1, 0]) is teacher
+
+
+def test_sample_weight_needs_a_teacher_that_takes_it():
+    class NoWeights(LogisticRegression):
+        def fit(self, X, y):
+            return super().fit(X, y)
+
+    X, y = make_classification(50, 4, random_state=0)
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        fit_teacher(NoWeights(), X, y, sample_weight=np.ones(50))
+
+
+@pytest.mark.parametrize("teacher", [object(), RidgeClassifier().fit, [], "lr"])
+def test_check_teacher_rejects_what_cannot_give_soft_labels(teacher):
+    with pytest.raises(TypeError, match="teacher"):
+        check_teacher(teacher)
+
+
+def test_check_teacher_accepts_every_kind():
+    check_teacher(LogisticRegression())
+    check_teacher(LinearSVC())
+    check_teacher(torch.nn.Linear(2, 2))
+    check_teacher([LogisticRegression(), RecordedTeacher([0, 1], [])])
+
+
+def test_check_teacher_proba():
+    classes = np.array(["x", "y"])
+    good = np.array([[0.25, 0.75], [1.0, 0.0]])
+    logits = check_teacher_proba(good, 2, classes)
+    np.testing.assert_allclose(softmax(logits.astype(float)), good, atol=1e-7)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\), expected \(2, 2\)"):
+        check_teacher_proba(np.full((2, 3), 1 / 3), 2, classes)
+    with pytest.raises(ValueError, match="must sum to 1; row 1 sums to 0.9"):
+        check_teacher_proba([[0.5, 0.5], [0.5, 0.4]], 2, classes)
+    with pytest.raises(ValueError, match="negative"):
+        check_teacher_proba([[1.5, -0.5], [0.5, 0.5]], 2, classes)
+    with pytest.raises(ValueError, match="NaN"):
+        check_teacher_proba([[np.nan, 0.5], [0.5, 0.5]], 2, classes)
+    with pytest.raises(ValueError, match="infinity"):
+        check_teacher_proba([[np.inf, 0.5], [0.5, 0.5]], 2, classes)
