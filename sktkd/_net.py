@@ -1,8 +1,11 @@
 """The skorch net both estimators train: sliced batches and a criterion over targets."""
 
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 
 from ._batches import SliceLoader
+
+_BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
 
 
 class Net(NeuralNet):
@@ -24,6 +27,18 @@ class Net(NeuralNet):
     def _default_callbacks(self):
         # No internal validation split, so no valid_loss to record.
         return [(name, cb) for name, cb in super()._default_callbacks if name != "valid_loss"]
+
+    def notify(self, method_name, **cb_kwargs):
+        # Per-batch hooks reach only the callbacks that define them: skorch's
+        # defaults leave them as no-ops, and calling those costs about as much
+        # as slicing the batch.
+        if method_name not in _BATCH_HOOKS:
+            return super().notify(method_name, **cb_kwargs)
+        getattr(self, method_name)(self, **cb_kwargs)  # the net's own: new history rows
+        no_op = getattr(Callback, method_name)
+        for _, cb in self.callbacks_:
+            if getattr(type(cb), method_name, no_op) is not no_op:
+                getattr(cb, method_name)(self, **cb_kwargs)
 
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree
