@@ -1,6 +1,7 @@
 """Knowledge distillation and transfer learning for scikit-learn, on PyTorch via skorch."""
 
 from ._distilled import DistilledClassifier
+from ._transfer import TransferClassifier
 
-__all__ = ["DistilledClassifier"]
+__all__ = ["DistilledClassifier", "TransferClassifier"]
 __version__ = "0.1.0"

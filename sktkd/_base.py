@@ -160,9 +160,10 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _check_output(network, X32, n_classes):
         """One forward pass on two rows, so a mismatch fails here and clearly."""
+        device = next(network.parameters(), torch.empty(0)).device
         try:
             with torch.no_grad():
-                out = network.eval()(torch.tensor(X32[:2]))
+                out = network.eval()(torch.tensor(X32[:2], device=device))
         except RuntimeError as exc:
             raise ValueError(
                 f"The module cannot take input with {X32.shape[1]} features: {exc}"
@@ -192,8 +193,8 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         index = dev.index if dev.index is not None else torch.cuda.current_device()
         return torch.random.fork_rng(devices=[index])
 
-    def _make_net(self, network, criterion, device, seed, **kwargs):
-        return Net(
+    def _make_net(self, network, criterion, device, seed, net_class=Net):
+        return net_class(
             module=network,
             criterion=criterion,
             optimizer=self.optimizer,
@@ -206,7 +207,6 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
             device=device,
             **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
-            **kwargs,
         )
 
     def _optimizer_params(self):

@@ -48,3 +48,47 @@ class Net(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, *y_true)
+
+
+class TransferNet(Net):
+    """:class:`Net` trained in phases on part of its network.
+
+    Before each phase the estimator sets ``param_lrs_`` (learning rate of each
+    trainable parameter, by name), ``frozen_batchnorm_`` (batch-norm modules
+    that keep their running statistics) and ``l2sp_`` with
+    ``l2sp_reference_`` (strength, and (parameter, source value) pairs of the
+    L2-SP pull), then calls :meth:`initialize_optimizer` for a fresh optimizer.
+    """
+
+    param_lrs_ = None
+    frozen_batchnorm_ = ()
+    l2sp_ = 0.0
+    l2sp_reference_ = ()
+
+    def initialize_optimizer(self, triggered_directly=None):
+        # Only parameters that train enter the optimizer, grouped by learning rate.
+        lrs = self.param_lrs_ or {}
+        groups = {}
+        for name, param in self.module_.named_parameters():
+            if param.requires_grad:
+                groups.setdefault(lrs.get(name, self.lr), []).append(param)
+        kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
+        self.optimizer_ = self.optimizer(
+            [{"params": params, "lr": lr} for lr, params in groups.items()], **kwargs
+        )
+        return self
+
+    def _set_training(self, training=True):
+        switched = self.module_.training != training
+        super()._set_training(training)
+        if switched and training:
+            for name in self.frozen_batchnorm_:
+                self.module_.get_submodule(name).eval()
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self.l2sp_ > 0:
+            # L2-SP (Li et al. 2018): pull transferred weights toward the source's.
+            pull = sum((p - ref).pow(2).sum() for p, ref in self.l2sp_reference_)
+            loss = loss + 0.5 * self.l2sp_ * pull
+        return loss

@@ -1,0 +1,353 @@
+"""TransferClassifier: adapt a network trained on a source task to a target task."""
+
+import copy
+import os
+from collections import OrderedDict
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context, clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from ._base import NeuralClassifierBase, resolve_device
+from ._batches import Targets
+from ._losses import DistillationLoss
+from ._modules import Standardize
+from ._net import TransferNet
+from ._source import (
+    BATCH_NORMS,
+    find_head,
+    layer_groups,
+    load_into,
+    load_weights,
+    replace_head,
+    same_classes,
+    source_network,
+)
+
+
+class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralClassifierBase):
+    """Neural-network classifier fine-tuned from a network trained on another task.
+
+    ``TransferClassifier().fit(X_source, y_source)`` trains a network from
+    scratch; ``TransferClassifier(source=that).fit(X_target, y_target)`` starts
+    from its weights, gives it a head sized for the target's classes and
+    fine-tunes it with a ``strategy``. The source is never modified, and every
+    ``fit`` starts again from the source's weights.
+
+    Parameters
+    ----------
+    source : estimator, skorch net, torch.nn.Module, str, path or None, default=None
+        The pretrained network:
+
+        - ``None``: train from scratch (``strategy`` is then ignored).
+        - A fitted sktkd estimator: its network, input scaling and classes.
+        - A fitted skorch net: its ``module_``, and its ``classes_`` if any.
+        - A ``torch.nn.Module`` holding pretrained weights.
+        - A path to a weights file: a ``*.safetensors`` file, or a state dict
+          saved with ``torch.save`` (read with ``weights_only=True``); the
+          network is built from ``module`` / ``hidden_layer_sizes`` and the file
+          holds its weights (``module_.state_dict()`` of an sktkd estimator, or
+          of the body alone).
+
+        ``clone`` and grid searches share the source, read-only; they never
+        copy or refit it.
+    strategy : {"lp_ft", "full", "linear_probe", "gradual"}, default="lp_ft"
+        - ``"full"``: everything trains for ``max_epochs``.
+        - ``"linear_probe"``: the head alone trains, for ``max_epochs``.
+        - ``"lp_ft"``: the head alone for ``probe_epochs``, then everything for
+          ``max_epochs`` at ``lr * finetune_lr_scale``, with a fresh optimizer
+          (Kumar et al. 2022).
+        - ``"gradual"``: the head for ``stage_epochs``, then one more layer
+          group from the top every ``stage_epochs``, then everything for
+          ``max_epochs`` (Howard & Ruder 2018).
+    head : str, default=None
+        Name of the head, a ``torch.nn.Linear`` module of the source network
+        (e.g. ``"layers.2"`` for the default MLP); ``None`` takes its last
+        linear layer. The head is replaced by a fresh one sized for the
+        target's classes unless the source has the same classes (a source
+        without labels, a module or a file, always gets a fresh head).
+    probe_epochs : int, default=200
+        Length of the head-only phase of ``"lp_ft"``.
+    stage_epochs : int, default=5
+        Length of each unfreezing stage of ``"gradual"``.
+    finetune_lr_scale : float, default=0.1
+        Learning-rate factor of the fine-tuning phase of ``"lp_ft"``.
+    lr_decay : float in (0, 1], default=1.0
+        Layer-wise learning-rate decay: the layer group ``k`` steps below the
+        head learns at ``lr * lr_decay**k`` (discriminative fine-tuning).
+    l2sp : float, default=0.0
+        Strength of the L2-SP penalty ``l2sp / 2 * ||w - w_source||**2`` on the
+        transferred weights (Li et al. 2018); ``0`` disables it.
+    freeze_batchnorm : bool, default=True
+        Batch-norm layers in frozen parts also keep their running statistics.
+    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, \
+random_state, verbose, callbacks, **kwargs
+        As in :class:`DistilledClassifier`; ``module`` and
+        ``hidden_layer_sizes`` build the network when there is no source
+        network (``source`` is ``None`` or a weights file).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of ``predict_proba``'s columns.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    head_ : str
+        Name of the head within ``module_``.
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    module_ : torch.nn.Module
+        The trained network: input scaling (the source's, when it has one),
+        then the body; it takes raw features and returns logits.
+    history_ : skorch.History
+        One row per epoch, across all phases.
+
+    See Also
+    --------
+    DistilledClassifier : Train a small network on a teacher's soft labels.
+
+    References
+    ----------
+    A. Kumar, A. Raghunathan, R. Jones, T. Ma, P. Liang. Fine-Tuning can Distort
+    Pretrained Features and Underperform Out-of-Distribution. ICLR 2022.
+
+    J. Howard, S. Ruder. Universal Language Model Fine-tuning for Text
+    Classification. ACL 2018.
+
+    X. Li, Y. Grandvalet, F. Davoine. Explicit Inductive Bias for Transfer
+    Learning with Convolutional Networks. ICML 2018.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sktkd import TransferClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> source = TransferClassifier(max_epochs=20, random_state=0).fit(X[y < 5], y[y < 5])
+    >>> target = TransferClassifier(source, random_state=0).fit(X[y >= 5][:50], y[y >= 5][:50])
+    >>> target.classes_
+    array([5, 6, 7, 8, 9])
+    >>> target.transform(X[:3]).shape
+    (3, 100)
+    """
+
+    _parameter_constraints: dict = {
+        **NeuralClassifierBase._parameter_constraints,
+        "source": "no_validation",  # checked by source_network, it has many forms
+        "strategy": [StrOptions({"full", "linear_probe", "lp_ft", "gradual"})],
+        "head": [None, str],
+        "probe_epochs": [Interval(Integral, 0, None, closed="left")],
+        "stage_epochs": [Interval(Integral, 0, None, closed="left")],
+        "finetune_lr_scale": [Interval(Real, 0, None, closed="neither")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "l2sp": [Interval(Real, 0, None, closed="left")],
+        "freeze_batchnorm": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        source=None,
+        *,
+        strategy="lp_ft",
+        head=None,
+        probe_epochs=200,
+        stage_epochs=5,
+        finetune_lr_scale=0.1,
+        lr_decay=1.0,
+        l2sp=0.0,
+        freeze_batchnorm=True,
+        module=None,
+        hidden_layer_sizes=(100,),
+        max_epochs=100,
+        batch_size=64,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.source = source
+        self.strategy = strategy
+        self.head = head
+        self.probe_epochs = probe_epochs
+        self.stage_epochs = stage_epochs
+        self.finetune_lr_scale = finetune_lr_scale
+        self.lr_decay = lr_decay
+        self.l2sp = l2sp
+        self.freeze_batchnorm = freeze_batchnorm
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        vars(self).update(kwargs)
+
+    def __sklearn_clone__(self):
+        # clone() clones estimator-valued parameters, which would unfit a fitted
+        # source: the clone shares the source instead, read-only.
+        params = self.get_params(deep=False)
+        source = params.pop("source")
+        return type(self)(source, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    def get_params(self, deep=True):
+        # The source is an input, not a sub-estimator to tune: its parameters
+        # stay out of reach of set_params and grid searches.
+        params = super().get_params(deep=deep)
+        return {k: v for k, v in params.items() if not k.startswith("source__")}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Start from the source's weights and fine-tune on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels of any kind.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the loss.
+
+        Returns
+        -------
+        self : TransferClassifier
+        """
+        self._check_extra_params()
+        device = resolve_device(self.device)
+        X32, _, y_encoded, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        if sample_weight is not None:
+            sample_weight = sample_weight / sample_weight.mean()
+        dataset = self._dataset(X32, Targets(y_encoded, None, sample_weight), device)
+
+        seed = self._seed()
+        with self._fork_rng(device):
+            torch.manual_seed(seed)
+            network, reference = self._start_network(X32)
+            self.net_ = self._make_net(
+                network, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
+            ).initialize()
+            self._train_in_phases(dataset, reference, device)
+        return self
+
+    def _start_network(self, X32):
+        """The network to train, head set, and the source values of its parameters."""
+        n_classes = len(self.classes_)
+        if self.source is None:
+            network = self._build_network(X32, n_classes)
+            self.head_ = find_head(network, self.head)
+            return network, {}
+        if isinstance(self.source, (str, os.PathLike)):
+            state = load_weights(self.source)
+            network = nn.Sequential(
+                OrderedDict(
+                    standardize=Standardize.from_data(X32),
+                    body=self._build_body(X32.shape[1], n_classes),
+                )
+            )
+            self.head_ = find_head(network, self.head)
+            loaded = load_into(network, state, self.head_)
+            reference = {k: loaded[k] for k, _ in network.named_parameters() if k in loaded}
+        else:
+            source, source_classes = source_network(self.source)
+            n_features = getattr(self.source, "n_features_in_", X32.shape[1])
+            if n_features != X32.shape[1]:
+                raise ValueError(
+                    f"X has {X32.shape[1]} features, but the source network takes "
+                    f"{n_features}: the target task must have the source's features."
+                )
+            network = copy.deepcopy(source)
+            self.head_ = find_head(network, self.head)
+            reference = {k: p.detach() for k, p in source.named_parameters()}
+            if not same_classes(source_classes, self.classes_):
+                replace_head(network, self.head_, n_classes)
+                reference = {
+                    k: v for k, v in reference.items() if not k.startswith(self.head_ + ".")
+                }
+        self._check_output(network, X32, n_classes)
+        return network, reference
+
+    def _phases(self, n_groups):
+        """(epochs, number of layer groups that train from the head down, lr factor)."""
+        if self.source is None or self.strategy == "full":
+            return [(self.max_epochs, n_groups, 1.0)]
+        if self.strategy == "linear_probe":
+            return [(self.max_epochs, 1, 1.0)]
+        if self.strategy == "lp_ft":
+            probe = (self.probe_epochs, 1, 1.0)
+            return [probe, (self.max_epochs, n_groups, self.finetune_lr_scale)]
+        stages = [(self.stage_epochs, k, 1.0) for k in range(1, n_groups)]
+        return [*stages, (self.max_epochs, n_groups, 1.0)]
+
+    def _train_in_phases(self, dataset, reference, device):
+        net = self.net_
+        network = net.module_
+        groups = layer_groups(network, self.head_)
+        params = dict(network.named_parameters())
+        reference = {k: v.to(device) for k, v in reference.items()}
+        for epochs, n_training, lr_factor in self._phases(len(groups)):
+            if epochs == 0:
+                continue
+            lrs, frozen_bn = {}, []
+            for depth, group in enumerate(groups):
+                training = depth < n_training
+                for name in group:
+                    module = network.get_submodule(name)
+                    for pname, param in module.named_parameters(recurse=False):
+                        param.requires_grad_(training)
+                        if training:
+                            lrs[f"{name}.{pname}"] = self.lr * lr_factor * self.lr_decay**depth
+                    if not training and self.freeze_batchnorm and isinstance(module, BATCH_NORMS):
+                        frozen_bn.append(name)
+            net.param_lrs_, net.frozen_batchnorm_ = lrs, frozen_bn
+            net.l2sp_ = self.l2sp
+            net.l2sp_reference_ = [(params[k], ref) for k, ref in reference.items() if k in lrs]
+            net.initialize_optimizer()
+            network.eval()  # the next batch sets the modes of this phase
+            net.max_epochs = epochs
+            net.partial_fit(dataset)
+        # Leave a plain trained network: nothing frozen, no training state.
+        for param in network.parameters():
+            param.requires_grad_(True)
+        net.param_lrs_, net.frozen_batchnorm_, net.l2sp_reference_ = None, (), ()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network computes in float32
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.net_.module_.get_submodule(self.head_).in_features
+
+    def transform(self, X):
+        """Penultimate features: what the network feeds its head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, head's input width)
+        """
+        check_is_fitted(self)
+        X32 = validate_data(self, X, dtype=np.float32, reset=False)
+        captured = []
+        head = self.net_.module_.get_submodule(self.head_)
+        hook = head.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
+        try:
+            self.net_.forward(self._dataset(X32, device=self.net_.device))
+        finally:
+            hook.remove()
+        return torch.cat(captured).cpu().numpy()

@@ -1,0 +1,397 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
+from torch import nn
+
+from sktkd import DistilledClassifier, TransferClassifier
+
+from .conftest import FAST
+
+EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "minibatch SGD: a row of weight 2 is one row in one batch, not two rows in "
+        "two batches, so the fits differ"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [TransferClassifier(max_epochs=20, hidden_layer_sizes=(16,), lr=1e-2, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILURES,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def tasks(data):
+    """A source task (classes 0, 1, 2) and a target task on other rows."""
+    X, y = data
+    source_rows = np.arange(len(y)) < 200
+    return X[source_rows], y[source_rows], X[~source_rows], y[~source_rows]
+
+
+@pytest.fixture(scope="module")
+def source(tasks):
+    X_src, y_src, _, _ = tasks
+    return TransferClassifier(**{**FAST, "max_epochs": 30}, random_state=0).fit(X_src, y_src)
+
+
+def target(source, **params):
+    return TransferClassifier(source, **{**FAST, "random_state": 1, **params})
+
+
+def state(network):
+    return {k: v.detach().clone() for k, v in network.state_dict().items()}
+
+
+def assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+# --- the source is never modified; every fit starts from it -----------------------
+
+
+@pytest.mark.parametrize("strategy", ["full", "linear_probe", "lp_ft", "gradual"])
+def test_estimator_source_is_never_modified(source, tasks, strategy):
+    _, _, X, y = tasks
+    before = state(source.module_)
+    proba = source.predict_proba(X)
+    target(source, strategy=strategy, l2sp=0.1).fit(X, y % 2)
+    assert_same_state(before, state(source.module_))
+    np.testing.assert_array_equal(proba, source.predict_proba(X))
+
+
+def test_module_and_skorch_sources_are_never_modified(tasks):
+    X_src, y_src, X, y = tasks
+    module = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    net = NeuralNetClassifier(
+        nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)),
+        criterion=nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    ).fit(X_src.astype(np.float32) / 1e4, y_src)
+    for src, network in [(module, module), (net, net.module_)]:
+        before = state(network)
+        model = target(src, strategy="full").fit(X, y)
+        assert_same_state(before, state(network))
+        assert model.module_.body is not network
+
+
+def test_every_fit_starts_from_the_source(source, tasks):
+    _, _, X, y = tasks
+    model = target(source, strategy="full")
+    first = model.fit(X, y % 2).predict_proba(X)
+    second = model.fit(X, y % 2).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_clone_shares_the_fitted_source(source):
+    model = target(source)
+    twin = clone(model)
+    assert twin.source is source
+    assert "source__max_epochs" not in model.get_params()
+
+
+def test_grid_search_over_strategy_with_a_fitted_source(source, tasks):
+    _, _, X, y = tasks
+    before = state(source.module_)
+    search = GridSearchCV(target(source), {"strategy": ["linear_probe", "full"]}, cv=2)
+    search.fit(X, y % 2)
+    assert search.best_estimator_.source is source
+    assert search.best_score_ > 0.6
+    assert_same_state(before, state(source.module_))
+    assert cross_val_score(target(source), X, y % 2, cv=2).mean() > 0.6
+
+
+def test_unfitted_source_is_an_error(tasks):
+    _, _, X, y = tasks
+    with pytest.raises(NotFittedError, match="not fitted"):
+        target(TransferClassifier()).fit(X, y)
+
+
+def test_source_none_trains_from_scratch(tasks):
+    X, y, _, _ = tasks
+    model = TransferClassifier(**FAST, random_state=0).fit(X, y)
+    assert model.score(X, y) > 0.9
+    assert len(model.history_) == FAST["max_epochs"]
+
+
+# --- the head --------------------------------------------------------------------
+
+
+def test_head_is_kept_for_the_same_classes_and_replaced_otherwise(source, tasks):
+    _, _, X, y = tasks
+    head = source.module_.get_submodule(source.head_)
+    kept = target(source, strategy="linear_probe", max_epochs=0 + 1, lr=1e-12).fit(X, y)
+    np.testing.assert_allclose(
+        kept.module_.get_submodule(kept.head_).weight.detach(), head.weight.detach(), atol=1e-9
+    )
+    fresh = target(source, strategy="linear_probe").fit(X, np.array(["a", "b", "c"])[y])
+    assert fresh.module_.get_submodule(fresh.head_).out_features == 3
+    assert not torch.allclose(fresh.module_.get_submodule(fresh.head_).weight, head.weight)
+    binary = target(source).fit(X, y % 2)
+    assert binary.module_.get_submodule(binary.head_).out_features == 2
+
+
+def test_head_can_be_named(tasks):
+    X_src, y_src, X, y = tasks
+
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Linear(6, 8)
+            self.classifier = nn.Linear(8, 3)
+            self.unused = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return self.classifier(torch.relu(self.features(x)))
+
+    model = target(TwoHeads(), head="classifier").fit(X, y % 2)
+    assert model.head_ == "body.classifier"
+    assert model.module_.body.classifier.out_features == 2
+    with pytest.raises(ValueError, match="head='nope' is not a torch.nn.Linear"):
+        target(TwoHeads(), head="nope").fit(X, y)
+
+
+def test_source_without_linear_layer_is_an_error(tasks):
+    _, _, X, y = tasks
+    with pytest.raises(ValueError, match="no torch.nn.Linear layer"):
+        target(nn.Sequential(nn.Flatten())).fit(X, y)
+
+
+def test_target_with_other_features_is_an_error(source, tasks):
+    _, _, X, y = tasks
+    with pytest.raises(ValueError, match="X has 4 features, but the source network takes 6"):
+        target(source).fit(X[:, :4], y)
+    with pytest.raises(ValueError, match="cannot take input with 4 features"):
+        target(nn.Linear(6, 3)).fit(X[:, :4], y)
+
+
+# --- strategies freeze what they say ---------------------------------------------
+
+
+class WithBatchNorm(nn.Module):
+    def __init__(self, n_features_in, n_classes):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(n_features_in, 8),
+            nn.BatchNorm1d(8),
+            nn.ReLU(),
+            nn.Linear(8, 8),
+            nn.ReLU(),
+            nn.Linear(8, n_classes),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def moved(before, after):
+    return {k for k in before if not torch.equal(before[k], after[k])}
+
+
+@pytest.fixture(scope="module")
+def bn_source(tasks):
+    X, y, _, _ = tasks
+    return TransferClassifier(module=WithBatchNorm, **FAST, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "strategy, params, frozen",
+    [
+        ("linear_probe", {}, {"layers.0", "layers.1", "layers.3"}),
+        ("linear_probe", {"freeze_batchnorm": False}, {"layers.0", "layers.3"}),
+        ("full", {}, set()),
+        ("lp_ft", {}, set()),
+        ("gradual", {}, set()),
+    ],
+)
+def test_strategies_freeze_what_they_say(bn_source, tasks, strategy, params, frozen):
+    _, _, X, y = tasks
+    before = {k[5:]: v for k, v in state(bn_source.module_).items() if k.startswith("body.")}
+    model = target(bn_source, strategy=strategy, **params).fit(X, y % 2)
+    after = {k[5:]: v for k, v in state(model.module_).items() if k.startswith("body.")}
+    before = {k: v for k, v in before.items() if not k.startswith("layers.5")}  # fresh head
+    layers = {k.rsplit(".", 1)[0] for k in before if "num_batches" not in k}
+    moved_layers = {k.rsplit(".", 1)[0] for k in moved(before, after)}
+    assert moved_layers == layers - frozen
+
+
+def test_gradual_unfreezes_one_group_per_stage(bn_source, tasks):
+    _, _, X, y = tasks
+
+    class RecordTrainable(Callback):
+        def __init__(self):
+            self.epochs = []
+
+        def on_epoch_begin(self, net, **kwargs):
+            trainable = {
+                n.rsplit(".", 1)[0] for n, p in net.module_.named_parameters() if p.requires_grad
+            }
+            self.epochs.append(sorted(trainable))
+
+    model = target(
+        bn_source, strategy="gradual", stage_epochs=1, max_epochs=1, callbacks=[RecordTrainable()]
+    ).fit(X, y % 2)
+    recorded = dict(model.net_.callbacks_)["RecordTrainable"].epochs
+    assert recorded == [
+        ["body.layers.5"],
+        ["body.layers.3", "body.layers.5"],
+        ["body.layers.0", "body.layers.1", "body.layers.3", "body.layers.5"],
+    ]
+
+
+def test_lp_ft_probes_the_head_before_fine_tuning(source, tasks):
+    _, _, X, y = tasks
+    model = target(source, strategy="lp_ft", probe_epochs=3, max_epochs=4).fit(X, y % 2)
+    assert len(model.history_) == 7
+    lrs = [g["lr"] for g in model.net_.optimizer_.param_groups]
+    assert lrs == [pytest.approx(FAST["lr"] * 0.1)]
+    assert all(p.requires_grad for p in model.module_.parameters())
+
+
+def test_lr_decay_gives_lower_rates_to_deeper_layers(tasks):
+    X_src, y_src, X, y = tasks
+    src = TransferClassifier(**{**FAST, "hidden_layer_sizes": (8, 8)}, random_state=0)
+    src.fit(X_src, y_src)
+    model = target(src, strategy="full", lr_decay=0.5, max_epochs=1).fit(X, y % 2)
+    lrs = sorted(g["lr"] for g in model.net_.optimizer_.param_groups)
+    assert lrs == pytest.approx([FAST["lr"] * 0.25, FAST["lr"] * 0.5, FAST["lr"]])
+
+
+def test_l2sp_pulls_toward_the_source(source, tasks):
+    _, _, X, y = tasks
+
+    def distance(model):
+        src = dict(source.module_.named_parameters())
+        return sum(
+            (p - src[k]).pow(2).sum().item()
+            for k, p in model.module_.named_parameters()
+            if not k.startswith(model.head_)
+        )
+
+    free = target(source, strategy="full", max_epochs=20).fit(X, y % 2)
+    pulled = target(source, strategy="full", max_epochs=20, l2sp=10.0).fit(X, y % 2)
+    assert distance(pulled) < 0.5 * distance(free)
+    assert pulled.net_.l2sp_reference_ == ()  # no source weights in the fitted model
+
+
+# --- sources of every kind --------------------------------------------------------
+
+
+def test_distilled_classifier_as_source(tasks):
+    X_src, y_src, X, y = tasks
+    src = DistilledClassifier(GaussianNB(), **FAST, random_state=0).fit(X_src, y_src)
+    assert target(src).fit(X, y % 2).score(X, y % 2) > 0.6
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_weights_file_source(source, tasks, tmp_path, suffix):
+    _, _, X, y = tasks
+    path = tmp_path / f"source{suffix}"
+    if suffix == ".pt":
+        torch.save(source.module_.state_dict(), path)
+    else:
+        from safetensors.torch import save_file
+
+        save_file(source.module_.state_dict(), str(path))
+    model = target(str(path), strategy="linear_probe", hidden_layer_sizes=(16,)).fit(X, y % 2)
+    body = {k: v for k, v in state(model.module_).items() if not k.startswith(model.head_)}
+    src = {k: v for k, v in state(source.module_).items() if not k.startswith(source.head_)}
+    assert_same_state(src, body)  # a linear probe leaves the loaded weights as they were
+
+
+def test_weights_file_of_the_body_alone(source, tasks, tmp_path):
+    _, _, X, y = tasks
+    path = tmp_path / "body.pt"
+    torch.save(source.module_.body.state_dict(), path)
+    model = target(path, strategy="linear_probe", hidden_layer_sizes=(16,)).fit(X, y % 2)
+    assert model.module_.standardize.scale.item() == 1.0  # inputs left as they are
+
+
+def test_pickled_module_file_is_refused(tmp_path, tasks):
+    _, _, X, y = tasks
+    path = tmp_path / "module.pt"
+    torch.save(nn.Linear(6, 3), path)
+    with pytest.raises(ValueError, match="weights_only=True"):
+        target(str(path)).fit(X, y)
+
+
+def test_weights_file_that_does_not_fit(source, tasks, tmp_path):
+    _, _, X, y = tasks
+    path = tmp_path / "source.pt"
+    torch.save(source.module_.state_dict(), path)
+    with pytest.raises(ValueError, match="does not fit the network"):
+        target(str(path), hidden_layer_sizes=(32,)).fit(X, y)
+    with pytest.raises(ValueError, match="does not exist"):
+        target(str(tmp_path / "missing.pt")).fit(X, y)
+
+
+def test_wrong_source_type(tasks):
+    _, _, X, y = tasks
+    with pytest.raises(TypeError, match="source must be None, a fitted sktkd estimator"):
+        target(GaussianNB().fit(X, y)).fit(X, y)
+
+
+# --- everything else ----------------------------------------------------------------
+
+
+def test_transform_gives_penultimate_features_and_serves_in_a_pipeline(source, tasks):
+    _, _, X, y = tasks
+    features = source.transform(X)
+    assert features.shape == (len(X), 16) and features.dtype == np.float32
+    assert (features >= 0).all()  # after the ReLU
+    pipe = make_pipeline(source, StandardScaler(), LogisticRegression()).fit(X, y % 2)
+    assert pipe.score(X, y % 2) > 0.6
+
+
+def test_pickle_round_trip(source, tasks):
+    _, _, X, y = tasks
+    model = target(source).fit(X, y % 2)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+def test_labels_and_pandas(source, tasks):
+    pd = pytest.importorskip("pandas")
+    _, _, X, y = tasks
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    model = TransferClassifier(**FAST, random_state=0).fit(frame, np.array(["x", "y", "z"])[y])
+    assert list(model.classes_) == ["x", "y", "z"]
+    assert list(model.feature_names_in_) == list("abcdef")
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"strategy": "freeze_all"}, "strategy"),
+        ({"probe_epochs": -1}, "probe_epochs"),
+        ({"lr_decay": 0.0}, "lr_decay"),
+        ({"lr_decay": 1.5}, "lr_decay"),
+        ({"l2sp": -1.0}, "l2sp"),
+        ({"finetune_lr_scale": 0}, "finetune_lr_scale"),
+        ({"freeze_batchnorm": "yes"}, "freeze_batchnorm"),
+        ({"head": 3}, "head"),
+    ],
+)
+def test_bad_parameters(source, tasks, params, match):
+    _, _, X, y = tasks
+    with pytest.raises(ValueError, match=match):
+        target(source, **params).fit(X, y)
