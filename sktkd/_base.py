@@ -103,30 +103,38 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     # --- fit helpers ----------------------------------------------------------
 
-    def _validate_fit_data(self, X, y, sample_weight):
-        """Checked float32 ``X``, labels ``y``, their codes (sets ``classes_``), weights."""
+    def _validate_fit_data(self, X, y, sample_weight, unlabeled_label=None):
+        """Checked float32 ``X``, labels ``y``, their codes (sets ``classes_``), weights.
+
+        Rows whose label equals ``unlabeled_label`` get the code ``-1``.
+        """
         X32, y = validate_data(self, X, y, dtype=np.float32)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        labelled = np.ones(len(y), dtype=bool)
+        if unlabeled_label is not None:
+            labelled = ~(np.asarray(y, dtype=object) == unlabeled_label)
+        check_classification_targets(y[labelled])
+        encoder = LabelEncoder().fit(y[labelled])
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
                 f"The data contains only one class, {self.classes_.tolist()}; a classifier "
                 "needs samples of at least 2 classes."
             )
+        codes = np.full(len(y), -1, dtype=np.int64)
+        codes[labelled] = encoder.transform(y[labelled])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X32, dtype=np.float32, ensure_non_negative=True
             )
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
-            weighted = np.unique(y[sample_weight > 0])
+            weighted = np.unique(y[labelled & (sample_weight > 0)])
             if len(weighted) < 2:
                 raise ValueError(
                     f"Only the classes {weighted.tolist()} have rows with a positive "
                     "sample_weight; a classifier needs at least 2 classes."
                 )
-        return X32, y, encoder.transform(y), sample_weight
+        return X32, y, codes, sample_weight
 
     def _check_hidden_layer_sizes(self):
         sizes = tuple(self.hidden_layer_sizes)

@@ -1,15 +1,24 @@
 """DistilledClassifier: a small network trained on a teacher's soft labels."""
 
-from numbers import Real
+from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import NeuralClassifierBase, resolve_device
 from ._batches import Targets
 from ._losses import DistillationLoss
-from ._teacher import check_teacher, check_teacher_proba, fit_teacher, teacher_logits
+from ._munge import munge
+from ._teacher import (
+    check_teacher,
+    check_teacher_proba,
+    fit_teacher,
+    out_of_fold_logits,
+    teacher_logits,
+)
 
 
 class DistilledClassifier(NeuralClassifierBase):
@@ -35,7 +44,8 @@ class DistilledClassifier(NeuralClassifierBase):
           ``classes_`` but no ``fit`` is used as it is.
         - A ``torch.nn.Module`` is used as it is (eval mode, no gradient); its
           outputs are the logits of the sorted classes of ``y``.
-        - A list of the above: their probabilities are averaged.
+        - A list of the above: their probabilities are averaged (weighted by
+          ``teacher_weights``), each teacher's classes matched by label.
         - ``None``: soft labels are passed to ``fit`` as ``teacher_proba``.
 
         Inside a ``Pipeline``, the teacher sees the same transformed ``X`` as
@@ -46,6 +56,42 @@ class DistilledClassifier(NeuralClassifierBase):
     alpha : float in [0, 1], default=0.9
         Weight of the soft (teacher) term; ``1 - alpha`` weighs the hard-label
         cross-entropy. ``alpha=0`` is plain supervised training.
+    loss : {"kl", "mse"}, default="kl"
+        Soft term: ``"kl"`` as in the Notes, or ``"mse"``, logit matching (Ba &
+        Caruana 2014): ``mean((s - mean(s) - t + mean(t))**2) / 2`` over the
+        classes, the large-``T`` limit of the KL term (``temperature`` unused).
+        Logit matching suits teachers with real logits; the floored ``log(0)``
+        of a probability-only teacher makes distant targets.
+    teacher_weights : array-like of shape (n_teachers,), default=None
+        Weights of a list of teachers in the average; ``None``: equal weights.
+    teacher_cv : int, cross-validation generator or iterable, default=None
+        Out-of-fold soft labels: each labelled row is labelled by a clone of
+        the teacher fitted on the other folds (``cross_val_predict``), since
+        forests, boosting or nearest neighbours are overconfident on their own
+        training rows. ``teacher_`` is still fitted on all labelled rows and
+        labels the unlabelled and synthetic rows. Needs a teacher that can be
+        refitted (not a ``FrozenEstimator``).
+    unlabeled_label : int, float, str or None, default=None
+        Marker of rows without a label, e.g. ``-1`` (the convention of
+        ``sklearn.semi_supervised``). Those rows get the soft term only, the
+        teacher is fitted on the labelled rows alone, and the marker never
+        becomes a class. ``None``: every value of ``y`` is a class (``{-1, 1}``
+        is a common pair of labels).
+    augment : {"munge"} or None, default=None
+        ``"munge"`` adds ``augment_factor`` synthetic rows per training row,
+        labelled by the teacher and trained on the soft term only (Buciluǎ et
+        al. 2006; see :func:`sktkd._munge.munge`): each row moves toward its
+        nearest neighbour, each feature with probability ``munge_swap_prob``,
+        to a value drawn from ``N(x'_a, |x_a - x'_a| / munge_sd_divisor)``.
+        The rows are drawn once per fit, from ``random_state``; an epoch then
+        covers them all.
+    augment_factor : int, default=5
+        Synthetic rows per training row.
+    munge_swap_prob : float in [0, 1], default=0.5
+        Probability that a feature is redrawn near the neighbour's value.
+    munge_sd_divisor : float, default=1.0
+        Local-variance divisor ``s`` of MUNGE: larger values keep synthetic
+        features closer to the neighbour's.
     module : torch.nn.Module class or instance, default=None
         The student network; it must return logits. A class is built as
         ``module(n_features_in=..., n_classes=..., **module__params)``; an
@@ -121,6 +167,10 @@ class DistilledClassifier(NeuralClassifierBase):
     G. Hinton, O. Vinyals, J. Dean. Distilling the Knowledge in a Neural
     Network. NIPS Deep Learning Workshop, 2015.
 
+    Buciluǎ, R. Caruana, A. Niculescu-Mizil. Model Compression. KDD 2006.
+
+    J. Ba, R. Caruana. Do Deep Nets Really Need to be Deep? NIPS 2014.
+
     Examples
     --------
     >>> from sklearn.datasets import load_breast_cancer
@@ -141,6 +191,14 @@ class DistilledClassifier(NeuralClassifierBase):
         "teacher": "no_validation",  # checked by check_teacher, it has many forms
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, 1, closed="both")],
+        "loss": [StrOptions({"kl", "mse"})],
+        "teacher_weights": [None, "array-like"],
+        "teacher_cv": [None, "cv_object"],
+        "unlabeled_label": [None, Integral, Real, str],
+        "augment": [None, StrOptions({"munge"})],
+        "augment_factor": [Interval(Integral, 1, None, closed="left")],
+        "munge_swap_prob": [Interval(Real, 0, 1, closed="both")],
+        "munge_sd_divisor": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -149,6 +207,14 @@ class DistilledClassifier(NeuralClassifierBase):
         *,
         temperature=3.0,
         alpha=0.9,
+        loss="kl",
+        teacher_weights=None,
+        teacher_cv=None,
+        unlabeled_label=None,
+        augment=None,
+        augment_factor=5,
+        munge_swap_prob=0.5,
+        munge_sd_divisor=1.0,
         module=None,
         hidden_layer_sizes=(100,),
         max_epochs=100,
@@ -164,6 +230,14 @@ class DistilledClassifier(NeuralClassifierBase):
         self.teacher = teacher
         self.temperature = temperature
         self.alpha = alpha
+        self.loss = loss
+        self.teacher_weights = teacher_weights
+        self.teacher_cv = teacher_cv
+        self.unlabeled_label = unlabeled_label
+        self.augment = augment
+        self.augment_factor = augment_factor
+        self.munge_swap_prob = munge_swap_prob
+        self.munge_sd_divisor = munge_sd_divisor
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs
@@ -185,7 +259,7 @@ class DistilledClassifier(NeuralClassifierBase):
         X : array-like of shape (n_samples, n_features)
             Training rows; the teacher receives them as given.
         y : array-like of shape (n_samples,)
-            Class labels of any kind.
+            Class labels of any kind; ``unlabeled_label`` marks rows without one.
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights for the student's loss, also passed to the teacher's
             ``fit`` when it is fitted here.
@@ -198,37 +272,109 @@ class DistilledClassifier(NeuralClassifierBase):
         self : DistilledClassifier
         """
         self._check_extra_params()
+        self._check_teacher_params(teacher_proba)
         device = resolve_device(self.device)
-        X32, y, y_encoded, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        soft = self._soft_labels(X, y, X32, sample_weight, teacher_proba)
+        X32, y, codes, sample_weight = self._validate_fit_data(
+            X, y, sample_weight, self.unlabeled_label
+        )
+        soft = self._soft_labels(X, y, X32, codes, sample_weight, teacher_proba)
+        seed = self._seed()
+        if self.augment == "munge":
+            X32, codes, soft, sample_weight = self._munge(X32, codes, soft, sample_weight, seed)
         if sample_weight is not None:
             sample_weight = sample_weight / sample_weight.mean()
         # With alpha=0 the soft labels have no weight: don't carry them per batch.
-        targets = Targets(y_encoded, soft if self.alpha > 0 else None, sample_weight)
+        targets = Targets(codes, soft if self.alpha > 0 else None, sample_weight)
 
-        seed = self._seed()
         with self._fork_rng(device):
             torch.manual_seed(seed)
             network = self._build_network(X32, len(self.classes_))
-            criterion = DistillationLoss(temperature=self.temperature, alpha=self.alpha)
+            criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
             self.net_ = self._make_net(network, criterion, device, seed)
             self.net_.fit(self._dataset(X32, targets, device), None)
         return self
 
-    def _soft_labels(self, X, y, X32, sample_weight, teacher_proba):
-        """Teacher logits of every training row, aligned to ``classes_``."""
+    def _check_teacher_params(self, teacher_proba):
+        """Rules across the teacher parameters and ``teacher_proba``."""
         if teacher_proba is not None:
             if self.teacher is not None:
                 raise ValueError(
                     "Pass either a teacher or teacher_proba to fit, not both; "
                     "teacher_proba requires teacher=None."
                 )
-            self.teacher_ = None
-            return check_teacher_proba(teacher_proba, len(X32), self.classes_)
-        if self.teacher is None:
+            if self.teacher_cv is not None or self.augment is not None:
+                raise ValueError(
+                    "teacher_cv and augment need a teacher to refit or to label new "
+                    "rows; recorded teacher_proba cannot."
+                )
+        elif self.teacher is None:
             raise ValueError(
                 "No teacher: set teacher=<classifier> or pass fit(X, y, teacher_proba=P)."
             )
+        if self.augment is not None and self.alpha == 0:
+            raise ValueError(
+                "augment adds rows trained on the soft term alone, which alpha=0 turns off; "
+                "use alpha > 0 or augment=None."
+            )
+        if self.teacher_weights is not None:
+            weights = np.asarray(self.teacher_weights, dtype=float)
+            n_teachers = len(self.teacher) if isinstance(self.teacher, (list, tuple)) else 1
+            if not isinstance(self.teacher, (list, tuple)) or weights.shape != (n_teachers,):
+                raise ValueError(
+                    f"teacher_weights has shape {weights.shape}; it needs one weight per "
+                    f"teacher of a list of teachers ({n_teachers} given)."
+                )
+            if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+                raise ValueError(
+                    f"teacher_weights must be non-negative with a positive sum, got {weights}."
+                )
+
+    def _soft_labels(self, X, y, X32, codes, sample_weight, teacher_proba):
+        """Teacher logits of every training row, aligned to ``classes_``."""
+        if teacher_proba is not None:
+            self.teacher_ = None
+            return check_teacher_proba(teacher_proba, len(X32), self.classes_)
         check_teacher(self.teacher)
-        self.teacher_ = fit_teacher(self.teacher, X, y, sample_weight)
-        return teacher_logits(self.teacher_, X, X32, self.classes_)
+        labelled = codes >= 0
+        rows = np.flatnonzero(labelled)
+        X_lab = X if labelled.all() else _safe_indexing(X, rows)
+        weight_lab = None if sample_weight is None else sample_weight[rows]
+        self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
+        if self.teacher_cv is None:
+            return teacher_logits(self.teacher_, X, X32, self.classes_, self.teacher_weights)
+        logits = np.empty((len(X32), len(self.classes_)), dtype=np.float32)
+        logits[rows] = out_of_fold_logits(
+            self.teacher, X_lab, y[rows], self.teacher_cv, weight_lab, self.teacher_weights
+        )
+        if not labelled.all():
+            unlabelled = np.flatnonzero(~labelled)
+            logits[unlabelled] = teacher_logits(
+                self.teacher_,
+                _safe_indexing(X, unlabelled),
+                X32[unlabelled],
+                self.classes_,
+                self.teacher_weights,
+            )
+        return logits
+
+    def _munge(self, X32, codes, soft, sample_weight, seed):
+        """The training rows followed by MUNGE rows, labelled by the teacher only."""
+        rng = np.random.default_rng(seed)
+        X_new = munge(X32, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
+        rows = X_new
+        if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
+            import pandas as pd
+
+            rows = pd.DataFrame(X_new, columns=self.feature_names_in_)
+        soft_new = teacher_logits(self.teacher_, rows, X_new, self.classes_, self.teacher_weights)
+        codes_new = np.full(len(X_new), -1, dtype=codes.dtype)
+        if sample_weight is not None:
+            sample_weight = np.concatenate(
+                [sample_weight, np.tile(sample_weight, self.augment_factor)]
+            )
+        return (
+            np.concatenate([X32, X_new]),
+            np.concatenate([codes, codes_new]),
+            np.concatenate([soft, soft_new]),
+            sample_weight,
+        )

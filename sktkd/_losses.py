@@ -12,13 +12,17 @@ def distillation_loss(
     *,
     temperature=1.0,
     alpha=0.0,
+    loss="kl",
 ):
     """Mean distillation loss of a batch (Hinton et al. 2015).
 
-    ``loss = alpha * T**2 * KL(softmax(t / T) || softmax(s / T))
-    + (1 - alpha) * CE(y, softmax(s))``, averaged over the rows of the batch,
-    each multiplied by its ``sample_weight``. Rows labelled ``-1`` have no
-    label and contribute only the soft term.
+    ``loss = alpha * soft + (1 - alpha) * CE(y, softmax(s))``, averaged over
+    the rows of the batch, each multiplied by its ``sample_weight``. The soft
+    term is ``T**2 * KL(softmax(t / T) || softmax(s / T))`` for ``loss="kl"``,
+    or ``mean((s - mean(s) - t + mean(t))**2) / 2`` over the classes for
+    ``loss="mse"`` (logit matching, Ba & Caruana 2014: the large-``T`` limit of
+    the KL term; ``T`` is unused).
+    Rows labelled ``-1`` have no label and contribute only the soft term.
 
     Parameters
     ----------
@@ -33,13 +37,19 @@ def distillation_loss(
     temperature : float, default=1.0
     alpha : float, default=0.0
         Weight of the soft term; ``alpha=0`` is plain cross-entropy.
+    loss : {"kl", "mse"}, default="kl"
 
     Returns
     -------
     loss : scalar tensor
     """
     per_row = None
-    if alpha > 0:
+    if alpha > 0 and loss == "mse":
+        gap = (student_logits - teacher_logits) - (student_logits - teacher_logits).mean(
+            dim=1, keepdim=True
+        )
+        per_row = (alpha / 2) * gap.pow(2).mean(dim=1)
+    elif alpha > 0:
         # KL(p_t || p_s) with both sides as log-probabilities: no log(0).
         soft = F.kl_div(
             F.log_softmax(student_logits / temperature, dim=1),
@@ -59,10 +69,11 @@ def distillation_loss(
 class DistillationLoss(nn.Module):
     """Criterion module around :func:`distillation_loss` for skorch."""
 
-    def __init__(self, temperature=1.0, alpha=0.0):
+    def __init__(self, temperature=1.0, alpha=0.0, loss="kl"):
         super().__init__()
         self.temperature = temperature
         self.alpha = alpha
+        self.loss = loss
 
     def forward(self, student_logits, labels, teacher_logits=None, sample_weight=None):
         return distillation_loss(
@@ -72,4 +83,5 @@ class DistillationLoss(nn.Module):
             sample_weight,
             temperature=self.temperature,
             alpha=self.alpha,
+            loss=self.loss,
         )

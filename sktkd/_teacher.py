@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import cross_val_predict
 from sklearn.utils.validation import check_array, has_fit_parameter
 
 # Floor for probabilities before the log: 0 becomes log(1e-30) = -69, which
@@ -119,17 +120,49 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def teacher_logits(teacher, X, X_float32, classes):
+def _combine(log_probas, weights):
+    """One teacher's log-probabilities, or the weighted mean of several in probability."""
+    if len(log_probas) == 1:
+        return log_probas[0].astype(np.float32)
+    mean_proba = np.average([np.exp(lp) for lp in log_probas], axis=0, weights=weights)
+    return np.log(np.maximum(mean_proba, _PROBA_FLOOR)).astype(np.float32)
+
+
+def teacher_logits(teacher, X, X_float32, classes, weights=None):
     """Teacher logits for every row of ``X``, columns in the order of ``classes``.
 
-    Several teachers are averaged in probability space.
+    Several teachers are averaged in probability space, with ``weights``.
     """
     teachers = teacher if isinstance(teacher, list) else [teacher]
     log_probas = [_log_softmax(_align(*_scores(t, X, X_float32), classes, t)) for t in teachers]
-    if len(log_probas) == 1:
-        return log_probas[0].astype(np.float32)
-    mean_proba = np.mean([np.exp(lp) for lp in log_probas], axis=0)
-    return np.log(np.maximum(mean_proba, _PROBA_FLOOR)).astype(np.float32)
+    return _combine(log_probas, weights)
+
+
+def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
+    """Logits of each row from a clone of the teacher that never saw it.
+
+    ``cross_val_predict`` refits a clone per fold of ``cv``; its columns are
+    the sorted classes of ``y``, as the student's.
+    """
+    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    log_probas = []
+    for one in teachers:
+        if not _is_estimator(one) or isinstance(one, FrozenEstimator):
+            raise ValueError(
+                f"teacher_cv refits the teacher on folds, but {one!r} cannot be refitted "
+                "(a FrozenEstimator or an object without fit); use teacher_cv=None."
+            )
+        method = "predict_proba" if hasattr(one, "predict_proba") else "decision_function"
+        params = None if sample_weight is None else {"sample_weight": sample_weight}
+        out = np.asarray(
+            cross_val_predict(one, X, y, cv=cv, method=method, params=params), dtype=np.float64
+        )
+        if method == "predict_proba":
+            out = np.log(np.maximum(out, _PROBA_FLOOR))
+        elif out.ndim == 1:
+            out = np.column_stack([np.zeros_like(out), out])
+        log_probas.append(_log_softmax(out))
+    return _combine(log_probas, weights)
 
 
 def check_teacher_proba(teacher_proba, n_samples, classes):

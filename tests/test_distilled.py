@@ -370,3 +370,206 @@ def test_sample_weight_leaving_one_class(data):
     X, y = data
     with pytest.raises(ValueError, match=r"Only the classes \[0\] have rows with a positive"):
         student(GaussianNB()).fit(X, y, sample_weight=(y == 0).astype(float))
+
+
+# --- unlabelled rows ------------------------------------------------------------
+
+
+class RecordingNB(GaussianNB):
+    """GaussianNB that records the labels it is fitted on, across clones."""
+
+    fitted_labels = []
+
+    def fit(self, X, y, sample_weight=None):
+        RecordingNB.fitted_labels.append(np.unique(y).tolist())
+        return super().fit(X, y, sample_weight)
+
+
+def test_unlabelled_rows_reach_only_the_soft_term(data):
+    X, y = data
+    y_partial = np.where(np.arange(len(y)) % 3 == 0, y, -1)
+    RecordingNB.fitted_labels = []
+    model = student(RecordingNB(), unlabeled_label=-1).fit(X, y_partial)
+    assert list(model.classes_) == [0, 1, 2]
+    assert RecordingNB.fitted_labels == [[0, 1, 2]]  # -1 never reached the teacher
+    assert len(model.teacher_.class_count_) == 3
+    assert model.score(X, y) > 0.8
+
+
+def test_unlabelled_marker_in_an_object_array_of_strings(data):
+    X, y = data
+    names = np.array(["cat", "dog", "emu"], dtype=object)[y]
+    names[::2] = -1
+    model = student(GaussianNB(), unlabeled_label=-1).fit(X, names)
+    assert list(model.classes_) == ["cat", "dog", "emu"]
+    assert set(model.predict(X)) <= {"cat", "dog", "emu"}
+
+
+def test_without_a_marker_minus_one_is_a_class(data):
+    X, y = data
+    signed = np.where(y == 0, -1, 1)
+    model = student(GaussianNB()).fit(X, signed)
+    assert list(model.classes_) == [-1, 1]
+
+
+def test_soft_labels_on_unlabelled_rows_carry_the_teacher_knowledge(data):
+    X, y = data
+    labelled = np.arange(len(y)) < 30
+    y_partial = np.where(labelled, y, -1)
+    teacher = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y))
+    with_unlabelled = student(teacher, unlabeled_label=-1, alpha=0.9).fit(X, y_partial)
+    labelled_only = student(teacher, alpha=0.9).fit(X[labelled], y[labelled])
+    assert agreement(with_unlabelled, X) >= agreement(labelled_only, X)
+    assert agreement(with_unlabelled, X) > 0.9
+
+
+def test_all_rows_unlabelled_is_an_error(data):
+    X, y = data
+    with pytest.raises(ValueError, match="only one class"):
+        student(GaussianNB(), unlabeled_label=-1).fit(X, np.where(y == 0, 0, -1))
+
+
+# --- out-of-fold soft labels ----------------------------------------------------
+
+
+class MemoryTeacher(GaussianNB):
+    """Says, for each row it is asked about, whether it was trained on that row."""
+
+    violations = []
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_ = {tuple(row) for row in np.asarray(X)}
+        return super().fit(X, y, sample_weight)
+
+    def predict_proba(self, X):
+        MemoryTeacher.violations += [tuple(row) in self.seen_ for row in np.asarray(X)]
+        return super().predict_proba(X)
+
+
+def test_out_of_fold_labels_come_from_held_out_folds(data):
+    X, y = data
+    y_partial = np.where(np.arange(len(y)) % 5 == 0, -1, y)
+    MemoryTeacher.violations = []
+    model = student(MemoryTeacher(), teacher_cv=3, unlabeled_label=-1).fit(X, y_partial)
+    assert len(MemoryTeacher.violations) == len(X)  # every row labelled once
+    assert not any(MemoryTeacher.violations)
+    assert len(model.teacher_.seen_) == np.sum(y_partial != -1)  # fitted on all labelled rows
+
+    MemoryTeacher.violations = []
+    student(MemoryTeacher()).fit(X, y)  # in-sample: the teacher has seen every row
+    assert all(MemoryTeacher.violations)
+
+
+def test_out_of_fold_with_a_splitter_and_several_teachers(data):
+    from sklearn.model_selection import KFold
+
+    X, y = data
+    teachers = [GaussianNB(), make_pipeline(StandardScaler(), LogisticRegression())]
+    model = student(teachers, teacher_cv=KFold(4, shuffle=True, random_state=0)).fit(X, y)
+    assert agreement(model, X) > 0.85
+
+
+def test_out_of_fold_needs_a_refittable_teacher(data):
+    X, y = data
+    frozen = FrozenEstimator(GaussianNB().fit(X, y))
+    with pytest.raises(ValueError, match="cannot be refitted"):
+        student(frozen, teacher_cv=3).fit(X, y)
+    with pytest.raises(ValueError, match="teacher_cv and augment need a teacher"):
+        student(teacher_cv=3).fit(X, y, teacher_proba=np.eye(3)[y])
+
+
+# --- MUNGE ------------------------------------------------------------------------
+
+
+def test_munge_rows_are_labelled_by_the_teacher_once(data):
+    X, y = data
+    calls = []
+
+    class Counting(GaussianNB):
+        def predict_proba(self, X):
+            calls.append(len(X))
+            return super().predict_proba(X)
+
+    model = student(FrozenEstimator(Counting().fit(X, y)), augment="munge", augment_factor=2)
+    model.fit(X, y)
+    assert calls == [len(X), 2 * len(X)]
+    assert model.history_[-1, "train_batch_count"] == -(-3 * len(X) // FAST["batch_size"])
+
+
+def test_munge_is_reproducible_and_random_state_dependent(data):
+    X, y = data
+    params = {"augment": "munge", "augment_factor": 1, "max_epochs": 3}
+    a = student(GaussianNB(), **params).fit(X, y).predict_proba(X)
+    b = student(GaussianNB(), **params).fit(X, y).predict_proba(X)
+    c = student(GaussianNB(), **params, random_state=5).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_munge_with_a_dataframe_teacher(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    teacher = FrozenEstimator(GaussianNB().fit(frame, y))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        student(teacher, augment="munge", augment_factor=1).fit(frame, y)
+
+
+def test_munge_needs_a_teacher_and_the_soft_term(data):
+    X, y = data
+    with pytest.raises(ValueError, match="alpha=0"):
+        student(GaussianNB(), augment="munge", alpha=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="teacher_cv and augment need a teacher"):
+        student(augment="munge").fit(X, y, teacher_proba=np.eye(3)[y])
+
+
+# --- several teachers, loss variants, new parameters ---------------------------------
+
+
+def test_teacher_weights_decide_between_teachers(data):
+    X, y = data
+    right = FrozenEstimator(GaussianNB().fit(X, y))
+    wrong = FrozenEstimator(GaussianNB().fit(X, (y + 1) % 3))
+    model = student([right, wrong], teacher_weights=[0.9, 0.1], alpha=1.0, max_epochs=30)
+    assert model.fit(X, y).score(X, y) > 0.85
+    model = student([right, wrong], teacher_weights=[0.1, 0.9], alpha=1.0, max_epochs=30)
+    assert model.fit(X, y).score(X, (y + 1) % 3) > 0.85
+
+
+def test_logit_matching_loss(data):
+    X, y = data
+    teacher = make_pipeline(StandardScaler(), LogisticRegression())
+    model = student(teacher, loss="mse").fit(X, y)
+    assert agreement(model, X) > 0.9
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"loss": "ce"}, "loss"),
+        ({"teacher_cv": 1}, "teacher_cv"),
+        ({"teacher_cv": "five"}, "teacher_cv"),
+        ({"unlabeled_label": [-1]}, "unlabeled_label"),
+        ({"augment": "mixup"}, "augment"),
+        ({"augment_factor": 0}, "augment_factor"),
+        ({"munge_swap_prob": 1.5}, "munge_swap_prob"),
+        ({"munge_sd_divisor": 0}, "munge_sd_divisor"),
+        ({"teacher_weights": [1.0]}, "one weight per teacher of a list"),
+    ],
+)
+def test_new_parameters_are_validated(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        student(GaussianNB(), **params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "weights, match", [([1.0], "one weight per teacher"), ([1.0, -1.0], "non-negative")]
+)
+def test_teacher_weights_are_validated(data, weights, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        student([GaussianNB(), GaussianNB()], teacher_weights=weights).fit(X, y)

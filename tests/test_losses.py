@@ -92,3 +92,23 @@ def test_gradients_flow_to_the_student_only():
     loss = DistillationLoss(temperature=2.0, alpha=0.9)
     loss(s, torch.tensor([0, 1, 2]), teacher.detach()).backward()
     assert s.grad is not None and teacher.grad is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(logits, logits, labels, st.floats(-50, 50))
+def test_logit_matching_ignores_shifts_and_is_zero_on_a_match(s, teacher, y, shift):
+    def mse(a, b):
+        return distillation_loss(t(a), t(y), t(b), alpha=1.0, loss="mse").item()
+
+    assert mse(s, s + np.float32(shift)) == pytest.approx(0.0, abs=1e-3)
+    assert mse(s, teacher) >= 0
+    assert mse(s, teacher + np.float32(shift)) == pytest.approx(mse(s, teacher), rel=1e-3, abs=1e-3)
+
+
+def test_kl_approaches_logit_matching_at_high_temperature():
+    s = torch.tensor([[0.3, -0.2, 0.1]], dtype=torch.float64)
+    teacher = torch.tensor([[-0.1, 0.4, 0.0]], dtype=torch.float64)
+    y = torch.tensor([0])
+    mse = distillation_loss(s, y, teacher, alpha=1.0, loss="mse").item()
+    kl = distillation_loss(s, y, teacher, alpha=1.0, temperature=1e3).item()
+    assert kl == pytest.approx(mse, rel=1e-3)

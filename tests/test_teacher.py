@@ -5,12 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.model_selection import cross_val_predict
 from sklearn.svm import LinearSVC
 
 from sktkd._teacher import (
     check_teacher,
     check_teacher_proba,
     fit_teacher,
+    out_of_fold_logits,
     teacher_logits,
 )
 
@@ -169,3 +171,20 @@ def test_check_teacher_proba():
         check_teacher_proba([[np.nan, 0.5], [0.5, 0.5]], 2, classes)
     with pytest.raises(ValueError, match="infinity"):
         check_teacher_proba([[np.inf, 0.5], [0.5, 0.5]], 2, classes)
+
+
+def test_weighted_average_of_teachers():
+    a = RecordedTeacher([0, 1], [[0.9, 0.1]] * 3)
+    b = RecordedTeacher([0, 1], [[0.1, 0.9]] * 3)
+    logits = teacher_logits([a, b], X3, X3.astype(np.float32), np.array([0, 1]), [3, 1])
+    np.testing.assert_allclose(softmax(logits.astype(float)), [[0.7, 0.3]] * 3, rtol=1e-6)
+
+
+def test_out_of_fold_logits_match_cross_val_predict():
+    X, y = make_classification(60, 4, random_state=0)
+    logits = out_of_fold_logits(LogisticRegression(), X, y, cv=3)
+    expected = cross_val_predict(LogisticRegression(), X, y, cv=3, method="predict_proba")
+    np.testing.assert_allclose(softmax(logits.astype(float)), expected, rtol=1e-5, atol=1e-7)
+    scores = out_of_fold_logits(LinearSVC(), X, y, cv=3)  # decision_function: [0, s]
+    s = cross_val_predict(LinearSVC(), X, y, cv=3, method="decision_function")
+    np.testing.assert_allclose(scores[:, 1] - scores[:, 0], s, rtol=1e-4, atol=1e-5)

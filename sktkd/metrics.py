@@ -1,0 +1,93 @@
+"""Fidelity of a distilled student to its teacher.
+
+Both functions have the signature of a scikit-learn scorer, ``(estimator, X,
+y=None)``, and take a fitted :class:`~sktkd.DistilledClassifier`, or a
+``Pipeline`` ending in one (``X`` then goes through the earlier steps, as in
+``predict``). ``teacher_agreement`` can be passed as ``scoring=`` as it is.
+"""
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._distilled import DistilledClassifier
+from ._teacher import teacher_logits
+
+
+def _student_and_teacher_logits(estimator, X):
+    if isinstance(estimator, Pipeline):
+        X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    if not isinstance(estimator, DistilledClassifier):
+        raise TypeError(
+            f"Teacher fidelity needs a DistilledClassifier (or a Pipeline ending in one), "
+            f"got {type(estimator).__name__}."
+        )
+    check_is_fitted(estimator)
+    if estimator.teacher_ is None:
+        raise ValueError(
+            "This student learnt from recorded teacher_proba: it has no teacher to compare with."
+        )
+    X32 = validate_data(estimator, X, dtype=np.float32, reset=False)
+    teacher = teacher_logits(
+        estimator.teacher_, X, X32, estimator.classes_, estimator.teacher_weights
+    )
+    return estimator._logits(X), teacher.astype(np.float64)
+
+
+def teacher_agreement(estimator, X, y=None):
+    """Share of rows on which the student predicts the class its teacher predicts.
+
+    Parameters
+    ----------
+    estimator : DistilledClassifier or Pipeline ending in one
+        Fitted; its teacher is ``teacher_`` (several teachers: their weighted
+        average, as during training).
+    X : array-like of shape (n_samples, n_features)
+    y : ignored
+        Present for the scorer signature.
+
+    Returns
+    -------
+    agreement : float in [0, 1]
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sktkd import DistilledClassifier
+    >>> from sktkd.metrics import teacher_agreement
+    >>> X, y = load_iris(return_X_y=True)
+    >>> student = DistilledClassifier(DecisionTreeClassifier(max_depth=2), max_epochs=30)
+    >>> search = GridSearchCV(student, {"alpha": [0.5, 1.0]}, scoring=teacher_agreement, cv=3)
+    >>> bool(search.fit(X, y).best_score_ > 0.8)
+    True
+    """
+    student, teacher = _student_and_teacher_logits(estimator, X)
+    return float(np.mean(student.argmax(axis=1) == teacher.argmax(axis=1)))
+
+
+def teacher_kl_divergence(estimator, X, y=None):
+    """Mean ``KL(teacher || student)`` of the class probabilities, in nats.
+
+    Zero when the student reproduces the teacher's probabilities (at
+    temperature 1). Lower is better: as a ``scoring=`` in a search, negate it.
+
+    Parameters
+    ----------
+    estimator : DistilledClassifier or Pipeline ending in one
+    X : array-like of shape (n_samples, n_features)
+    y : ignored
+
+    Returns
+    -------
+    kl : float >= 0
+    """
+    student, teacher = _student_and_teacher_logits(estimator, X)
+    p_teacher = softmax(teacher, axis=1)
+    log_ratio = (teacher - np.logaddexp.reduce(teacher, axis=1, keepdims=True)) - (
+        student - np.logaddexp.reduce(student, axis=1, keepdims=True)
+    )
+    return float(np.mean(np.sum(p_teacher * log_ratio, axis=1)))
