@@ -128,7 +128,7 @@ class DistilledClassifier(NeuralClassifierBase):
         Class labels, in the order of ``predict_proba``'s columns.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     teacher_ : estimator, list, torch.nn.Module or None
         The fitted teacher(s); ``None`` when ``teacher_proba`` was given.

@@ -96,7 +96,7 @@ random_state, verbose, callbacks, **kwargs
         Class labels, in the order of ``predict_proba``'s columns.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     head_ : str
         Name of the head within ``module_``.

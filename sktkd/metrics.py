@@ -16,6 +16,7 @@ from ._teacher import teacher_logits
 
 
 def _student_and_teacher_logits(estimator, X):
+    """Student and teacher logits on ``X``, columns in the order of the student's classes."""
     if isinstance(estimator, Pipeline):
         X = estimator[:-1].transform(X)
         estimator = estimator[-1]
@@ -33,7 +34,7 @@ def _student_and_teacher_logits(estimator, X):
     teacher = teacher_logits(
         estimator.teacher_, X, X32, estimator.classes_, estimator.teacher_weights
     )
-    return estimator._logits(X), teacher.astype(np.float64)
+    return estimator._logits(X), teacher.astype(np.float64), estimator.classes_
 
 
 def teacher_agreement(estimator, X, y=None):
@@ -65,7 +66,7 @@ def teacher_agreement(estimator, X, y=None):
     >>> bool(search.fit(X, y).best_score_ > 0.8)
     True
     """
-    student, teacher = _student_and_teacher_logits(estimator, X)
+    student, teacher, _ = _student_and_teacher_logits(estimator, X)
     return float(np.mean(student.argmax(axis=1) == teacher.argmax(axis=1)))
 
 
@@ -85,7 +86,7 @@ def teacher_kl_divergence(estimator, X, y=None):
     -------
     kl : float >= 0
     """
-    student, teacher = _student_and_teacher_logits(estimator, X)
+    student, teacher, _ = _student_and_teacher_logits(estimator, X)
     p_teacher = softmax(teacher, axis=1)
     log_ratio = (teacher - np.logaddexp.reduce(teacher, axis=1, keepdims=True)) - (
         student - np.logaddexp.reduce(student, axis=1, keepdims=True)

@@ -1,0 +1,125 @@
+"""Figures of a fitted estimator: learning curve, agreement with the teacher, reliability.
+
+Each function draws on ``ax`` (a new figure's axes when ``None``) and returns
+the axes. They accept a fitted estimator or a ``Pipeline`` ending in one.
+matplotlib is an optional dependency: ``pip install "sktkd[plot]"``.
+"""
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.metrics import ConfusionMatrixDisplay
+from sklearn.pipeline import Pipeline
+
+from .metrics import _student_and_teacher_logits
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError('sktkd.plot needs matplotlib: pip install "sktkd[plot]"') from exc
+    return plt.subplots()[1]
+
+
+def plot_learning_curve(estimator, *, label=None, ax=None):
+    """Training loss per epoch, from ``history_``.
+
+    Parameters
+    ----------
+    estimator : DistilledClassifier or TransferClassifier, fitted
+    label : str, default=None
+        Legend entry; ``None`` uses the estimator's class name.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    if isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    history = estimator.history_
+    ax = _axes(ax)
+    ax.plot(history[:, "epoch"], history[:, "train_loss"], label=label or type(estimator).__name__)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.legend()
+    return ax
+
+
+def plot_agreement(estimator, X, *, normalize=None, ax=None):
+    """Teacher decisions against student decisions on ``X``, as a confusion matrix.
+
+    Parameters
+    ----------
+    estimator : DistilledClassifier or Pipeline ending in one, fitted
+    X : array-like of shape (n_samples, n_features)
+    normalize : {"true", "pred", "all"} or None, default=None
+        As in :func:`sklearn.metrics.confusion_matrix`.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        Rows are the teacher's decisions, columns the student's; the title
+        gives the share of agreement.
+    """
+    student, teacher, classes = _student_and_teacher_logits(estimator, X)
+    decided = classes[teacher.argmax(axis=1)]
+    ax = _axes(ax)
+    ConfusionMatrixDisplay.from_predictions(
+        decided,
+        classes[student.argmax(axis=1)],
+        labels=classes,
+        normalize=normalize,
+        colorbar=False,
+        ax=ax,
+    )
+    ax.set_ylabel("teacher decision")
+    ax.set_xlabel("student decision")
+    agreement = np.mean(student.argmax(axis=1) == teacher.argmax(axis=1))
+    ax.set_title(f"agreement with the teacher: {agreement:.3f}")
+    return ax
+
+
+def plot_reliability(estimator, X, y, *, n_bins=10, ax=None):
+    """Reliability diagram of the student and its teacher (top-class probability).
+
+    Rows are binned by the probability each model gives its predicted class;
+    a calibrated model's accuracy in a bin equals that probability.
+
+    Parameters
+    ----------
+    estimator : DistilledClassifier or Pipeline ending in one, fitted
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        True labels.
+    n_bins : int, default=10
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    student, teacher, classes = _student_and_teacher_logits(estimator, X)
+    y = np.asarray(y)
+    ax = _axes(ax)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    for name, logits in [("teacher", teacher), ("student", student)]:
+        proba = softmax(logits, axis=1)
+        confidence = proba.max(axis=1)
+        correct = classes[proba.argmax(axis=1)] == y
+        bins = np.clip(np.digitize(confidence, edges) - 1, 0, n_bins - 1)
+        used = np.unique(bins)
+        ax.plot(
+            [confidence[bins == b].mean() for b in used],
+            [correct[bins == b].mean() for b in used],
+            marker="o",
+            label=name,
+        )
+    ax.plot([0, 1], [0, 1], "k:", label="calibrated")
+    ax.set_xlabel("probability of the predicted class")
+    ax.set_ylabel("accuracy")
+    ax.legend()
+    return ax
