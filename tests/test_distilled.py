@@ -71,18 +71,23 @@ def test_frozen_teacher_is_never_refitted(data):
     assert agreement(model, X) > 0.85
 
 
+class CountingNB(GaussianNB):
+    """GaussianNB that records the number of rows of each predict_proba call."""
+
+    def predict_proba(self, X):
+        self.calls_.append(len(X))
+        return super().predict_proba(X)
+
+    def fit(self, X, y, sample_weight=None):
+        self.calls_ = []
+        return super().fit(X, y, sample_weight)
+
+
 def test_teacher_is_asked_once_per_fit_and_never_trains(data):
     X, y = data
-    calls = []
-
-    class Counting(GaussianNB):
-        def predict_proba(self, X):
-            calls.append(len(X))
-            return super().predict_proba(X)
-
-    expert = Counting().fit(X, y)
+    expert = CountingNB().fit(X, y)
     model = student(FrozenEstimator(expert), max_epochs=5).fit(X, y)
-    assert calls == [len(X)]
+    assert expert.calls_ == [len(X)]
     optimised = {id(p) for group in model.net_.optimizer_.param_groups for p in group["params"]}
     assert optimised == {id(p) for p in model.module_.parameters()}
 
@@ -483,16 +488,9 @@ def test_out_of_fold_needs_a_refittable_teacher(data):
 
 def test_munge_rows_are_labelled_by_the_teacher_once(data):
     X, y = data
-    calls = []
-
-    class Counting(GaussianNB):
-        def predict_proba(self, X):
-            calls.append(len(X))
-            return super().predict_proba(X)
-
-    model = student(FrozenEstimator(Counting().fit(X, y)), augment="munge", augment_factor=2)
-    model.fit(X, y)
-    assert calls == [len(X), 2 * len(X)]
+    expert = CountingNB().fit(X, y)
+    model = student(FrozenEstimator(expert), augment="munge", augment_factor=2).fit(X, y)
+    assert expert.calls_ == [len(X), 2 * len(X)]
     assert model.history_[-1, "train_batch_count"] == -(-3 * len(X) // FAST["batch_size"])
 
 
