@@ -27,18 +27,27 @@ _ROUTED_PREFIXES = ("module__", "optimizer__")
 
 
 def resolve_device(device):
-    """The torch device a fit runs on; an unavailable CUDA is an error."""
+    """The torch device a fit runs on: CPU or an available CUDA device."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except RuntimeError as exc:
         raise ValueError(f"device={device!r} is not a torch device: {exc}") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
+    if resolved.type not in ("cpu", "cuda"):
         raise ValueError(
-            f"device={device!r} was requested, but CUDA is not available on this "
-            "machine; use device='cpu' or device='auto'."
+            f"device={device!r} is not supported; use 'cpu', 'cuda', 'cuda:<index>' or 'auto'."
         )
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available on this "
+                "machine; use device='cpu' or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA devices."
+            )
     return str(resolved)
 
 

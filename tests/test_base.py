@@ -192,6 +192,8 @@ def test_device_resolution():
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError, match="not a torch device"):
         resolve_device("gpu0")
+    with pytest.raises(ValueError, match="not supported"):
+        resolve_device("meta")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a CPU-only machine")
