@@ -207,6 +207,15 @@ random_state, verbose, callbacks, **kwargs
         params = super().get_params(deep=deep)
         return {k: v for k, v in params.items() if not k.startswith("source__")}
 
+    def set_params(self, **params):
+        nested = sorted(k for k in params if k.startswith("source__"))
+        if nested:
+            raise ValueError(
+                f"Cannot set {nested}: the source is never modified. Pass another source "
+                "with set_params(source=...)."
+            )
+        return super().set_params(**params)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Start from the source's weights and fine-tune on ``X, y``.

@@ -106,6 +106,9 @@ def test_clone_shares_the_fitted_source(source):
     twin = clone(model)
     assert twin.source is source
     assert "source__max_epochs" not in model.get_params()
+    with pytest.raises(ValueError, match="the source is never modified"):
+        model.set_params(source__max_epochs=3)
+    assert source.max_epochs == 30
 
 
 def test_grid_search_over_strategy_with_a_fitted_source(source, tasks):
