@@ -35,11 +35,10 @@ class DistilledClassifier(NeuralClassifierBase):
     teacher : estimator, list of estimators, torch.nn.Module or None, default=None
         Source of the soft labels.
 
-        - An unfitted classifier is cloned and fitted on ``X, y`` in ``fit``
-          (so a grid search refits it per fold); the object passed stays
-          unfitted.
+        - A classifier is cloned and fitted on ``X, y`` in ``fit`` (so a grid
+          search refits it per fold); the object passed is never fitted.
         - A fitted classifier wrapped in :class:`sklearn.frozen.FrozenEstimator`
-          is used as it is, never refitted.
+          is used as it is, never refitted: the way to pass a fitted teacher.
         - An object with ``predict_proba`` or ``decision_function`` and
           ``classes_`` but no ``fit`` is used as it is.
         - A ``torch.nn.Module`` is used as it is (eval mode, no gradient); its
