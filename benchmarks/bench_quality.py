@@ -1,7 +1,8 @@
 """Does distillation help? Teacher, student alone and distilled student.
 
-For load_digits and load_breast_cancer, five seeded train/test splits, three
-teachers (logistic regression, random forest, gradient boosting): the test
+For load_digits and load_breast_cancer, five seeded train/test splits, four
+teachers (logistic regression, random forest, gradient boosting, a calibrated
+RBF SVM): the test
 accuracy of the teacher, of the student trained on hard labels alone
 (``alpha=0``) and of the distilled student (sktkd's defaults), and how often
 each student agrees with the teacher on the test rows. Both students are the
@@ -22,6 +23,7 @@ import itertools
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
@@ -29,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
 from sktkd import DistilledClassifier
 
@@ -39,6 +42,9 @@ TEACHERS = {
     ),
     "random forest": lambda seed: RandomForestClassifier(300, random_state=seed),
     "gradient boosting": lambda seed: HistGradientBoostingClassifier(random_state=seed),
+    "calibrated RBF SVM": lambda seed: CalibratedClassifierCV(
+        make_pipeline(StandardScaler(), SVC()), ensemble=False
+    ),
 }
 
 

@@ -49,10 +49,10 @@ class DistilledClassifier(NeuralClassifierBase):
 
         Inside a ``Pipeline``, the teacher sees the same transformed ``X`` as
         the student.
-    temperature : float, default=3.0
+    temperature : float, default=2.0
         Softmax temperature ``T`` of the soft term; larger values flatten the
         teacher's distribution and reveal more of its ranking of classes.
-    alpha : float in [0, 1], default=0.9
+    alpha : float in [0, 1], default=0.5
         Weight of the soft (teacher) term; ``1 - alpha`` weighs the hard-label
         cross-entropy. ``alpha=0`` is plain supervised training.
     loss : {"kl", "mse"}, default="kl"
@@ -204,8 +204,8 @@ class DistilledClassifier(NeuralClassifierBase):
         self,
         teacher=None,
         *,
-        temperature=3.0,
-        alpha=0.9,
+        temperature=2.0,
+        alpha=0.5,
         loss="kl",
         teacher_weights=None,
         teacher_cv=None,
