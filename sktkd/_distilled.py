@@ -49,7 +49,7 @@ class DistilledClassifier(NeuralClassifierBase):
 
         Inside a ``Pipeline``, the teacher sees the same transformed ``X`` as
         the student.
-    temperature : float, default=2.0
+    temperature : float, default=1.0
         Softmax temperature ``T`` of the soft term; larger values flatten the
         teacher's distribution and reveal more of its ranking of classes.
     alpha : float in [0, 1], default=0.5
@@ -204,7 +204,7 @@ class DistilledClassifier(NeuralClassifierBase):
         self,
         teacher=None,
         *,
-        temperature=2.0,
+        temperature=1.0,
         alpha=0.5,
         loss="kl",
         teacher_weights=None,
