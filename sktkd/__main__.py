@@ -16,9 +16,9 @@ def main(argv=None):
         description=(
             "Fit a random forest on load_digits, a student network alone and one distilled "
             "from the forest, and compare accuracy, agreement with the forest and prediction "
-            "speed; then train a network to read digits and adapt it to tell odd from even "
-            "with 10 labels per class, against training from scratch. About a minute on "
-            "two cores."
+            "speed on one thread; then train a network to read digits and adapt it to tell "
+            "digits of 5 or more from 10 labels per class, against training from scratch. "
+            "About a minute on two cores."
         ),
     )
     demo.add_argument("--plot", metavar="FILE.png", help="also save a figure of the results")
