@@ -94,12 +94,17 @@ def print_table(results, settings, title):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true")
-    parser.add_argument("--strategies", nargs="+",
-                        default=["scratch", "full", "linear_probe", "lp_ft", "gradual"])
+    parser.add_argument(
+        "--strategies", nargs="+", default=["scratch", "full", "linear_probe", "lp_ft", "gradual"]
+    )
     parser.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2])
     parser.add_argument("--epochs", type=int, nargs="+", default=[50, 100, 200])
-    parser.add_argument("--extra", nargs="*", default=[],
-                        help="more parameters for every swept setting, as name=value")
+    parser.add_argument(
+        "--extra",
+        nargs="*",
+        default=[],
+        help="more parameters for every swept setting, as name=value",
+    )
     args = parser.parse_args()
     if not args.sweep:
         results = evaluate(range(5), TABLE)
