@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import torch
+from scipy.special import log_softmax
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
@@ -76,15 +77,24 @@ def _scores(teacher, X, X_float32):
         return logits.astype(np.float64), None
     if not hasattr(teacher, "classes_"):
         raise TypeError(f"The teacher {teacher!r} has no classes_; is it fitted?")
-    classes = np.asarray(teacher.classes_)
-    if hasattr(teacher, "predict_proba"):
+    method = _output_method(teacher)
+    return _as_logits(getattr(teacher, method)(X), method), np.asarray(teacher.classes_)
+
+
+def _output_method(teacher):
+    """``predict_proba`` when the teacher has it, else ``decision_function``."""
+    return "predict_proba" if hasattr(teacher, "predict_proba") else "decision_function"
+
+
+def _as_logits(output, method):
+    """Logits, one column per class, from the output of ``method``."""
+    output = np.asarray(output, dtype=np.float64)
+    if method == "predict_proba":
         # log p equals the logits up to a per-row constant, which softmax ignores.
-        proba = np.asarray(teacher.predict_proba(X), dtype=np.float64)
-        return np.log(np.maximum(proba, _PROBA_FLOOR)), classes
-    scores = np.asarray(teacher.decision_function(X), dtype=np.float64)
-    if scores.ndim == 1:  # binary: one score s for classes_[1]
-        scores = np.column_stack([np.zeros_like(scores), scores])
-    return scores, classes
+        return np.log(np.maximum(output, _PROBA_FLOOR))
+    if output.ndim == 1:  # binary decision_function: one score s for classes_[1]
+        return np.column_stack([np.zeros_like(output), output])
+    return output
 
 
 def _align(scores, teacher_classes, classes, teacher):
@@ -115,11 +125,6 @@ def _align(scores, teacher_classes, classes, teacher):
     return scores[:, [position[label] for label in classes.tolist()]]
 
 
-def _log_softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
 def _combine(log_probas, weights):
     """One teacher's log-probabilities, or the weighted mean of several in probability."""
     if len(log_probas) == 1:
@@ -134,7 +139,9 @@ def teacher_logits(teacher, X, X_float32, classes, weights=None):
     Several teachers are averaged in probability space, with ``weights``.
     """
     teachers = teacher if isinstance(teacher, list) else [teacher]
-    log_probas = [_log_softmax(_align(*_scores(t, X, X_float32), classes, t)) for t in teachers]
+    log_probas = [
+        log_softmax(_align(*_scores(t, X, X_float32), classes, t), axis=1) for t in teachers
+    ]
     return _combine(log_probas, weights)
 
 
@@ -152,16 +159,10 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
                 f"teacher_cv refits the teacher on folds, but {one!r} cannot be refitted "
                 "(a FrozenEstimator or an object without fit); use teacher_cv=None."
             )
-        method = "predict_proba" if hasattr(one, "predict_proba") else "decision_function"
+        method = _output_method(one)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
-        out = np.asarray(
-            cross_val_predict(one, X, y, cv=cv, method=method, params=params), dtype=np.float64
-        )
-        if method == "predict_proba":
-            out = np.log(np.maximum(out, _PROBA_FLOOR))
-        elif out.ndim == 1:
-            out = np.column_stack([np.zeros_like(out), out])
-        log_probas.append(_log_softmax(out))
+        out = cross_val_predict(one, X, y, cv=cv, method=method, params=params)
+        log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     return _combine(log_probas, weights)
 
 

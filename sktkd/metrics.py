@@ -7,7 +7,7 @@ y=None)``, and take a fitted :class:`~sktkd.DistilledClassifier`, or a
 """
 
 import numpy as np
-from scipy.special import softmax
+from scipy.special import log_softmax
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -87,8 +87,6 @@ def teacher_kl_divergence(estimator, X, y=None):
     kl : float >= 0
     """
     student, teacher, _ = _student_and_teacher_logits(estimator, X)
-    p_teacher = softmax(teacher, axis=1)
-    log_ratio = (teacher - np.logaddexp.reduce(teacher, axis=1, keepdims=True)) - (
-        student - np.logaddexp.reduce(student, axis=1, keepdims=True)
-    )
-    return float(np.mean(np.sum(p_teacher * log_ratio, axis=1)))
+    log_p_teacher = log_softmax(teacher, axis=1)
+    log_ratio = log_p_teacher - log_softmax(student, axis=1)
+    return float(np.mean(np.sum(np.exp(log_p_teacher) * log_ratio, axis=1)))
