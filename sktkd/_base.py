@@ -260,11 +260,14 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.net_.history
 
-    def _logits(self, X):
+    def _forward(self, X):
+        """The network's output on ``X``, checked like the training rows (a CPU tensor)."""
         check_is_fitted(self)
         X32 = validate_data(self, X, dtype=np.float32, reset=False)
-        logits = self.net_.forward(self._dataset(X32, device=self.net_.device))
-        return logits.numpy().astype(np.float64)
+        return self.net_.forward(self._dataset(X32, device=self.net_.device))
+
+    def _logits(self, X):
+        return self._forward(X).numpy().astype(np.float64)
 
     def predict_proba(self, X):
         """Class probabilities of ``X``.

@@ -5,11 +5,10 @@ import os
 from collections import OrderedDict
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import NeuralClassifierBase, resolve_device
@@ -351,12 +350,11 @@ random_state, verbose, callbacks, **kwargs
         features : ndarray of shape (n_samples, head's input width)
         """
         check_is_fitted(self)
-        X32 = validate_data(self, X, dtype=np.float32, reset=False)
         captured = []
         head = self.net_.module_.get_submodule(self.head_)
         hook = head.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
         try:
-            self.net_.forward(self._dataset(X32, device=self.net_.device))
+            self._forward(X)
         finally:
             hook.remove()
         return torch.cat(captured).cpu().numpy()
