@@ -1,6 +1,7 @@
 """What both estimators share: parameters, data and label checks, seeding, the net."""
 
 import copy
+import warnings
 from collections import OrderedDict
 from numbers import Integral, Real
 
@@ -8,6 +9,7 @@ import numpy as np
 import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -22,8 +24,29 @@ from ._net import Net
 # Rows per forward pass at prediction time: large batches are fastest on CPU.
 _PREDICT_BATCH_SIZE = 4096
 
+# Inputs keep float32 when given so, and become float64 otherwise.
+_INPUT_DTYPES = (np.float64, np.float32)
+
 # Parameters routed skorch-style to the module and optimizer constructors.
 _ROUTED_PREFIXES = ("module__", "optimizer__")
+
+
+def loss_weights(sample_weight):
+    """Row weights of the loss: float32 with mean 1, or ``None``.
+
+    Scaled in float64 (by the largest weight first, so the sum cannot
+    overflow) so that a batch's loss stays comparable to the unweighted mean,
+    whatever the units of the weights.
+    """
+    if sample_weight is None:
+        return None
+    sample_weight = sample_weight / sample_weight.max()
+    return (sample_weight / sample_weight.mean()).astype(np.float32)
+
+
+def whole_network(standardize, body):
+    """``Sequential(standardize, body)``: the network that takes raw features."""
+    return nn.Sequential(OrderedDict(standardize=standardize, body=body))
 
 
 def resolve_device(device):
@@ -113,11 +136,14 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     # --- fit helpers ----------------------------------------------------------
 
     def _validate_fit_data(self, X, y, sample_weight, unlabeled_label=None):
-        """Checked float32 ``X``, labels ``y``, their codes (sets ``classes_``), weights.
+        """Checked ``X``, labels ``y``, their codes (sets ``classes_``), weights.
 
-        Rows whose label equals ``unlabeled_label`` get the code ``-1``.
+        ``X`` stays float32 when given so and is float64 otherwise: it is
+        standardised in float64 before the network sees it. Rows whose label
+        equals ``unlabeled_label`` get the code ``-1``. Weights are checked
+        float64, as given (see :func:`loss_weights`).
         """
-        X32, y = validate_data(self, X, y, dtype=np.float32)
+        X, y = validate_data(self, X, y, dtype=_INPUT_DTYPES)
         labelled = np.ones(len(y), dtype=bool)
         if unlabeled_label is not None:
             labelled = ~(np.asarray(y, dtype=object) == unlabeled_label)
@@ -133,7 +159,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         codes[labelled] = encoder.transform(y[labelled])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X32, dtype=np.float32, ensure_non_negative=True
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
@@ -143,7 +169,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                     f"Only the classes {weighted.tolist()} have rows with a positive "
                     "sample_weight; a classifier needs at least 2 classes."
                 )
-        return X32, y, codes, sample_weight
+        return X, y, codes, sample_weight
 
     def _check_hidden_layer_sizes(self):
         sizes = tuple(self.hidden_layer_sizes)
@@ -175,29 +201,59 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             ) from exc
 
     @staticmethod
-    def _check_output(network, X32, n_classes):
-        """One forward pass on two rows, so a mismatch fails here and clearly."""
-        device = next(network.parameters(), torch.empty(0)).device
+    def _check_output(body, Z, n_classes):
+        """One forward pass on two standardised rows, so a mismatch fails here and clearly."""
+        device = next(body.parameters(), torch.empty(0)).device
         try:
             with torch.no_grad():
-                out = network.eval()(torch.tensor(X32[:2], device=device))
+                out = body.eval()(torch.tensor(Z[:2], device=device))
         except RuntimeError as exc:
             raise ValueError(
-                f"The module cannot take input with {X32.shape[1]} features: {exc}"
+                f"The module cannot take input with {Z.shape[1]} features: {exc}"
             ) from exc
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(X32[:2]), n_classes):
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(Z[:2]), n_classes):
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise ValueError(
                 f"The module must return logits of shape (n_samples, {n_classes}) for "
                 f"the {n_classes} classes; it returned {shape}."
             )
 
-    def _build_network(self, X32, n_classes):
-        """Input standardisation (training-row statistics) followed by the body."""
-        body = self._build_body(X32.shape[1], n_classes)
-        network = nn.Sequential(OrderedDict(standardize=Standardize.from_data(X32), body=body))
-        self._check_output(network, X32, n_classes)
-        return network
+    def _build_network(self, X, n_classes, sample_weight=None):
+        """Input standardisation (training-row statistics) followed by the body.
+
+        Returns the network and the standardised float32 rows the body trains on.
+        """
+        standardize = Standardize.from_data(X, sample_weight)
+        Z = standardize.transform(X)
+        body = self._build_body(X.shape[1], n_classes)
+        self._check_output(body, Z, n_classes)
+        return whole_network(standardize, body), Z
+
+    def _warn_if_near_chance(self, Z, *targets):
+        """Warn when the fitted network barely beats chance on its own training rows.
+
+        Each of ``targets`` holds class codes of the rows of ``Z`` (``-1``:
+        none); the score is the best balanced accuracy against any of them
+        (chance: ``1 / n_classes``), on at most 10,000 rows spread over the set.
+        """
+        rows = np.arange(0, len(Z), max(1, len(Z) // 10_000))
+        predicted = self.net_.forward(self._dataset(Z[rows], device=self.net_.device))
+        predicted = predicted.argmax(dim=1).numpy()
+        scores = []
+        for codes in targets:
+            truth = codes[rows]
+            classes = np.unique(truth[truth >= 0])
+            scores.append(np.mean([np.mean(predicted[truth == k] == k) for k in classes]))
+        score, chance = max(scores), 1 / len(self.classes_)
+        if score < chance + 0.1 * (1 - chance):
+            warnings.warn(
+                f"{type(self).__name__} ends near chance on its own training rows "
+                f"(balanced accuracy {score:.3f}, chance {chance:.3f}): it has not learnt "
+                "the task. Check the inputs (a shift from the source's?), the learning rate "
+                "and max_epochs.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit, through _fit_context
+            )
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -210,9 +266,11 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         index = dev.index if dev.index is not None else torch.cuda.current_device()
         return torch.random.fork_rng(devices=[index])
 
-    def _make_net(self, network, criterion, device, seed, net_class=Net):
+    def _make_net(self, body, criterion, device, seed, net_class=Net, rows_per_epoch=None):
+        """The skorch net that trains ``body`` on standardised rows."""
         return net_class(
-            module=network,
+            iterator_train__rows_per_epoch=rows_per_epoch,
+            module=body,
             criterion=criterion,
             optimizer=self.optimizer,
             lr=self.lr,
@@ -237,8 +295,8 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         return params
 
     @staticmethod
-    def _dataset(X32, targets=None, device="cpu"):
-        X = torch.tensor(X32, device=device)  # a copy: read-only inputs are fine
+    def _dataset(Z, targets=None, device="cpu"):
+        X = torch.as_tensor(Z, device=device)  # Z is ours: standardised, float32
         if targets is None:
             return TensorDataset(X)
         return TensorDataset(
@@ -250,9 +308,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     @property
     def module_(self):
-        """The trained network, ``torch.nn.Module`` taking raw features."""
+        """The trained network, ``Sequential(standardize, body)``: it takes raw features."""
         check_is_fitted(self)
-        return self.net_.module_
+        return whole_network(self.standardize_, self.net_.module_)
 
     @property
     def history_(self):
@@ -263,8 +321,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     def _forward(self, X):
         """The network's output on ``X``, checked like the training rows (a CPU tensor)."""
         check_is_fitted(self)
-        X32 = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.net_.forward(self._dataset(X32, device=self.net_.device))
+        X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=False)
+        Z = self.standardize_.transform(X)
+        return self.net_.forward(self._dataset(Z, device=self.net_.device))
 
     def _logits(self, X):
         return self._forward(X).numpy().astype(np.float64)

@@ -56,23 +56,32 @@ class SliceLoader:
         Draw a new row order for each pass.
     generator : torch.Generator, default=None
         Source of the shuffling order, for repeatable fits.
+    rows_per_epoch : int, default=None
+        With ``shuffle``, a pass visits this many rows, drawn afresh without
+        replacement each time; ``None``: all of them.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, rows_per_epoch=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.rows_per_epoch = rows_per_epoch
+
+    def _n_rows(self):
+        n = len(self.dataset)
+        return n if self.rows_per_epoch is None or not self.shuffle else min(n, self.rows_per_epoch)
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return -(-self._n_rows() // self.batch_size)
 
     def __iter__(self):
-        n, size = len(self.dataset), self.batch_size
+        n, size = self._n_rows(), self.batch_size
         if not self.shuffle:
             for start in range(0, n, size):
                 yield self.dataset[start : start + size]
             return
-        order = torch.randperm(n, generator=self.generator).to(self.dataset.X.device)
+        order = torch.randperm(len(self.dataset), generator=self.generator)[:n]
+        order = order.to(self.dataset.X.device)
         for start in range(0, n, size):
             yield self.dataset[order[start : start + size]]

@@ -1,14 +1,16 @@
 """DistilledClassifier: a small network trained on a teacher's soft labels."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.special import softmax
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import NeuralClassifierBase, resolve_device
+from ._base import NeuralClassifierBase, loss_weights, resolve_device
 from ._batches import Targets
 from ._losses import DistillationLoss
 from ._munge import munge
@@ -75,7 +77,9 @@ class DistilledClassifier(NeuralClassifierBase):
         ``sklearn.semi_supervised``). Those rows get the soft term only, the
         teacher is fitted on the labelled rows alone, and the marker never
         becomes a class. ``None``: every value of ``y`` is a class (``{-1, 1}``
-        is a common pair of labels).
+        is a common pair of labels). Unlabelled rows add information, not
+        steps: an epoch visits as many rows as are labelled (plus synthetic
+        ones), drawn among all rows.
     augment : {"munge"} or None, default=None
         ``"munge"`` adds ``augment_factor`` synthetic rows per training row,
         labelled by the teacher and trained on the soft term only (Buciluǎ et
@@ -96,12 +100,14 @@ class DistilledClassifier(NeuralClassifierBase):
         ``module(n_features_in=..., n_classes=..., **module__params)``; an
         instance is copied, never trained in place. ``None`` builds an MLP from
         ``hidden_layer_sizes``. Either way, the inputs are first standardised
-        with statistics of the training rows, inside the network.
+        with statistics of the training rows, inside the network, in float64
+        (see :class:`sktkd._modules.Standardize`).
     hidden_layer_sizes : tuple of int, default=(100,)
         Hidden layer widths of the default MLP; ``()`` gives a linear student,
         i.e. a multinomial logistic regression.
     max_epochs : int, default=100
-        Passes over the training rows.
+        Passes over the training rows (see ``unlabeled_label`` for rows
+        without labels).
     batch_size : int, default=64
         Rows per gradient step.
     lr : float, default=1e-3
@@ -132,10 +138,14 @@ class DistilledClassifier(NeuralClassifierBase):
     teacher_ : estimator, list, torch.nn.Module or None
         The fitted teacher(s); ``None`` when ``teacher_proba`` was given.
     net_ : skorch.NeuralNet
-        The trained skorch net.
+        The trained skorch net; its ``module_`` is the body, which takes
+        standardised inputs.
+    standardize_ : torch.nn.Module
+        The fixed input standardisation, float64 statistics of the training
+        rows (weighted by ``sample_weight``).
     module_ : torch.nn.Module
-        The trained student network (standardisation included): it takes raw
-        features and returns logits.
+        The trained student network, ``Sequential(standardize, body)``: it
+        takes raw features and returns logits.
     history_ : skorch.History
         Per-epoch training record (``history_[:, "train_loss"]``).
 
@@ -154,9 +164,12 @@ class DistilledClassifier(NeuralClassifierBase):
     ``alpha`` weighs the soft term (some libraries weigh the hard term
     instead); ``T**2`` keeps the soft gradients' scale independent of ``T``.
     The teacher's logits are ``log(p)`` of its ``predict_proba`` (equal to its
-    logits up to a per-row constant, which softmax ignores; ``p = 0`` is
-    floored at 1e-30), or its ``decision_function`` when it has no
-    ``predict_proba``: a binary score ``s`` gives the logits ``[0, s]``.
+    logits up to a per-row constant, which softmax ignores; ``p = 0`` gives
+    ``-inf``, so it stays 0 at every temperature), or its
+    ``decision_function`` when it has no ``predict_proba``: a binary score
+    ``s`` gives the logits ``[0, s]``. Every teacher output is checked like
+    ``teacher_proba`` (finite, one row per sample and one column per class,
+    probabilities non-negative summing to 1).
     Columns are matched to ``classes_`` by label: a teacher lacking a class of
     ``y`` is an error; classes it knows beyond ``y`` are dropped and its
     probabilities renormalised, with a warning.
@@ -269,28 +282,62 @@ class DistilledClassifier(NeuralClassifierBase):
         Returns
         -------
         self : DistilledClassifier
+
+        Raises
+        ------
+        ValueError
+            On bad inputs or parameters; when a teacher's output is not finite,
+            of the wrong shape or not probabilities (the teacher is named); or
+            when training diverges (a non-finite loss or weight).
+
+        Warns
+        -----
+        UserWarning
+            When the teacher's soft labels on the training rows are nearly
+            one-hot and agree with ``y``: the soft term then teaches nothing.
+        ConvergenceWarning
+            When the student ends near chance on its own training rows.
         """
         self._check_extra_params()
         self._check_teacher_params(teacher_proba)
         device = resolve_device(self.device)
-        X32, y, codes, sample_weight = self._validate_fit_data(
+        Xv, y, codes, sample_weight = self._validate_fit_data(
             X, y, sample_weight, self.unlabeled_label
         )
-        soft = self._soft_labels(X, y, X32, codes, sample_weight, teacher_proba)
+        soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba)
+        if teacher_proba is None:
+            self._warn_if_soft_labels_are_hard(soft, codes)
         seed = self._seed()
+        n_rows, X_train, weight_train = len(Xv), Xv, sample_weight
+        n_unlabelled = int(np.sum(codes < 0))
         if self.augment == "munge":
-            X32, codes, soft, sample_weight = self._munge(X32, codes, soft, sample_weight, seed)
-        if sample_weight is not None:
-            sample_weight = sample_weight / sample_weight.mean()
+            X_train, codes, soft, weight_train = self._munge(Xv, codes, soft, sample_weight, seed)
         # With alpha=0 the soft labels have no weight: don't carry them per batch.
-        targets = Targets(codes, soft if self.alpha > 0 else None, sample_weight)
+        targets = Targets(
+            codes,
+            soft if self.alpha > 0 else None,
+            loss_weights(weight_train),
+        )
 
         with self._fork_rng(device):
             torch.manual_seed(seed)
-            network = self._build_network(X32, len(self.classes_))
+            # Input statistics of the training rows, not of the synthetic ones.
+            network, Z = self._build_network(Xv, len(self.classes_), sample_weight)
+            if X_train is not Xv:
+                Z = network.standardize.transform(X_train)
             criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
-            self.net_ = self._make_net(network, criterion, device, seed)
-            self.net_.fit(self._dataset(X32, targets, device), None)
+            # Unlabelled rows add information, not steps: an epoch visits as many
+            # rows as there are labelled (and synthetic) ones, drawn among all.
+            # Counting them as steps made a student with 85% unlabelled rows
+            # train 6.7x longer and overfit (bench_unlabelled.py).
+            rows_per_epoch = len(Z) - n_unlabelled if n_unlabelled else None
+            net = self._make_net(
+                network.body, criterion, device, seed, rows_per_epoch=rows_per_epoch
+            )
+            net.fit(self._dataset(Z, targets, device), None)
+        self.net_, self.standardize_ = net, network.standardize
+        # Near chance against both y and the teacher's decisions: nothing was learnt.
+        self._warn_if_near_chance(Z[:n_rows], codes[:n_rows], soft[:n_rows].argmax(axis=1))
         return self
 
     def _check_teacher_params(self, teacher_proba):
@@ -328,11 +375,11 @@ class DistilledClassifier(NeuralClassifierBase):
                     f"teacher_weights must be non-negative with a positive sum, got {weights}."
                 )
 
-    def _soft_labels(self, X, y, X32, codes, sample_weight, teacher_proba):
+    def _soft_labels(self, X, y, Xv, codes, sample_weight, teacher_proba):
         """Teacher logits of every training row, aligned to ``classes_``."""
         if teacher_proba is not None:
             self.teacher_ = None
-            return check_teacher_proba(teacher_proba, len(X32), self.classes_)
+            return check_teacher_proba(teacher_proba, len(Xv), self.classes_)
         check_teacher(self.teacher)
         labelled = codes >= 0
         rows = np.flatnonzero(labelled)
@@ -340,8 +387,8 @@ class DistilledClassifier(NeuralClassifierBase):
         weight_lab = None if sample_weight is None else sample_weight[rows]
         self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
         if self.teacher_cv is None:
-            return teacher_logits(self.teacher_, X, X32, self.classes_, self.teacher_weights)
-        logits = np.empty((len(X32), len(self.classes_)), dtype=np.float32)
+            return teacher_logits(self.teacher_, X, Xv, self.classes_, self.teacher_weights)
+        logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
         logits[rows] = out_of_fold_logits(
             self.teacher, X_lab, y[rows], self.teacher_cv, weight_lab, self.teacher_weights
         )
@@ -350,16 +397,40 @@ class DistilledClassifier(NeuralClassifierBase):
             logits[unlabelled] = teacher_logits(
                 self.teacher_,
                 _safe_indexing(X, unlabelled),
-                X32[unlabelled],
+                Xv[unlabelled],
                 self.classes_,
                 self.teacher_weights,
             )
         return logits
 
-    def _munge(self, X32, codes, soft, sample_weight, seed):
+    def _warn_if_soft_labels_are_hard(self, soft, codes):
+        """Warn when the soft term can only repeat the labels.
+
+        That is when every row is labelled and the teacher's probabilities at
+        ``temperature`` are nearly one-hot (on average less than 1% off the
+        top class) and agree with ``y`` on 99% of the rows or more.
+        """
+        if self.alpha == 0 or self.augment is not None or (codes < 0).any():
+            return  # the teacher also labels rows that y does not
+        proba = softmax(soft.astype(np.float64) / self.temperature, axis=1)
+        spread = np.mean(1 - proba.max(axis=1))
+        if spread < 0.01 and np.mean(proba.argmax(axis=1) == codes) >= 0.99:
+            warnings.warn(
+                f"The teacher's soft labels on the training rows are nearly one-hot (on "
+                f"average {spread:.2g} of the probability is off the top class at "
+                f"temperature={self.temperature}) and agree with y: the soft term teaches "
+                "nothing the labels do not. Forests, boosting and nearest neighbours are "
+                "this confident on their own training rows. Remedies: teacher_cv=5 "
+                "(out-of-fold soft labels), augment='munge' (synthetic rows the teacher "
+                "labels), or a higher temperature.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    def _munge(self, Xv, codes, soft, sample_weight, seed):
         """The training rows followed by MUNGE rows, labelled by the teacher only."""
         rng = np.random.default_rng(seed)
-        X_new = munge(X32, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
+        X_new = munge(Xv, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
         rows = X_new
         if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
             import pandas as pd
@@ -372,7 +443,7 @@ class DistilledClassifier(NeuralClassifierBase):
                 [sample_weight, np.tile(sample_weight, self.augment_factor)]
             )
         return (
-            np.concatenate([X32, X_new]),
+            np.concatenate([Xv, X_new]),
             np.concatenate([codes, codes_new]),
             np.concatenate([soft, soft_new]),
             sample_weight,

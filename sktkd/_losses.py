@@ -1,7 +1,12 @@
 """Distillation loss: a pure function and the criterion module skorch calls."""
 
+import math
+
+import torch
 import torch.nn.functional as F
 from torch import nn
+
+_LOG_PROBA_FLOOR = math.log(1e-30)
 
 
 def distillation_loss(
@@ -45,18 +50,18 @@ def distillation_loss(
     """
     per_row = None
     if alpha > 0 and loss == "mse":
+        # A probability of 0 (logit -inf) is matched as log(1e-30).
+        teacher_logits = torch.nan_to_num(teacher_logits, neginf=_LOG_PROBA_FLOOR)
         gap = (student_logits - teacher_logits) - (student_logits - teacher_logits).mean(
             dim=1, keepdim=True
         )
         per_row = (alpha / 2) * gap.pow(2).mean(dim=1)
     elif alpha > 0:
-        # KL(p_t || p_s) with both sides as log-probabilities: no log(0).
-        soft = F.kl_div(
-            F.log_softmax(student_logits / temperature, dim=1),
-            F.log_softmax(teacher_logits / temperature, dim=1),
-            reduction="none",
-            log_target=True,
-        ).sum(dim=1)
+        # KL(p_t || p_s) = sum p_t (log p_t - log p_s); a teacher probability of 0
+        # (logit -inf) stays 0 at every temperature and adds nothing (xlogy(0, 0) = 0).
+        p_teacher = F.softmax(teacher_logits / temperature, dim=1)
+        log_p_student = F.log_softmax(student_logits / temperature, dim=1)
+        soft = (torch.special.xlogy(p_teacher, p_teacher) - p_teacher * log_p_student).sum(dim=1)
         per_row = (alpha * temperature**2) * soft
     if alpha < 1:
         hard = F.cross_entropy(student_logits, labels, reduction="none", ignore_index=-1)

@@ -4,13 +4,70 @@ import numpy as np
 import torch
 from torch import nn
 
+# Standardised inputs are clipped to this many standard deviations: training
+# rows never reach it (a z-score is below sqrt(n_samples)), and it keeps the
+# float32 layers finite on a huge but finite row at prediction time.
+_Z_CLIP = 1e6
+# Rows per chunk when computing statistics or standardising: bounded temporaries.
+_CHUNK_ROWS = 2**16
+
+
+def _chunks(n):
+    return (slice(start, start + _CHUNK_ROWS) for start in range(0, n, _CHUNK_ROWS))
+
+
+def column_statistics(X, sample_weight=None):
+    """Weighted mean and scale of each column, in float64, a chunk of rows at a time.
+
+    A row of weight zero counts as absent. The scale is the standard deviation,
+    except for a column constant up to rounding (spread within the rounding
+    error of its computation, ``n * eps * magnitude``, the bound of
+    scikit-learn's ``StandardScaler``): dividing by that spread would send any
+    later change millions of deviations away, so such a column is scaled by
+    its largest magnitude instead (1 for an all-zero column).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_features,), float64
+    """
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = w / w.max()  # no overflow in the sums
+    total = w.sum()
+
+    def weighted_sum(f):
+        return sum(w[rows] @ f(np.asarray(X[rows], dtype=np.float64)) for rows in _chunks(len(X)))
+
+    mean = weighted_sum(lambda x: x) / total
+    # Second pass on the residuals: the variance, and a correction of the
+    # mean's rounding error (large offsets, such as timestamps).
+    shift = weighted_sum(lambda x: x - mean) / total
+    var = np.maximum(weighted_sum(lambda x: (x - mean) ** 2) / total - shift**2, 0.0)
+    mean = mean + shift
+    weighted = w > 0
+    magnitude = np.zeros(X.shape[1])
+    for rows in _chunks(len(X)):
+        if weighted[rows].any():
+            magnitude = np.maximum(magnitude, np.abs(X[rows][weighted[rows]]).max(axis=0))
+    std = np.sqrt(var)
+    near_constant = std <= np.count_nonzero(weighted) * np.finfo(np.float64).eps * magnitude
+    scale = np.where(near_constant, np.where(magnitude > 0, magnitude, 1.0), std)
+    return mean, scale
+
 
 class Standardize(nn.Module):
-    """Fixed affine input scaling ``(x - mean) / scale``, stored as buffers.
+    """Fixed affine input scaling ``(x - mean) / scale``, computed in float64.
 
-    The statistics come from the training rows and never train, so a student
-    copes with raw, unscaled features and its exported network still takes
-    them as they are.
+    The statistics come from the training rows (:func:`column_statistics`) and
+    never train, so a student copes with raw, unscaled features: columns such
+    as timestamps (``1.7e9 + seconds``) keep their precision, because the
+    shift happens in float64 before the float32 network sees the values.
+    Results are clipped to ``±1e6`` standard deviations, so a huge but
+    finite row gives finite outputs.
 
     Parameters
     ----------
@@ -19,20 +76,26 @@ class Standardize(nn.Module):
 
     def __init__(self, mean, scale):
         super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
 
     @classmethod
-    def from_data(cls, X):
-        """Column statistics of ``X``, accumulated in float64."""
-        mean = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
-        # Constant features are centred only, as in StandardScaler.
-        scale[scale <= 10 * np.finfo(X.dtype).eps * np.maximum(1.0, np.abs(mean))] = 1.0
-        return cls(mean, scale)
+    def from_data(cls, X, sample_weight=None):
+        """Scaling with the (weighted) column statistics of ``X``."""
+        return cls(*column_statistics(X, sample_weight))
+
+    def transform(self, X):
+        """Standardised float32 copy of the ndarray ``X``, a chunk of rows at a time."""
+        mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
+        Z = np.empty(X.shape, dtype=np.float32)
+        for rows in _chunks(len(X)):
+            z = (np.asarray(X[rows], dtype=np.float64) - mean) / scale
+            Z[rows] = np.clip(z, -_Z_CLIP, _Z_CLIP)
+        return Z
 
     def forward(self, X):
-        return (X - self.mean) / self.scale
+        z = (X.to(torch.float64) - self.mean) / self.scale
+        return z.clamp(-_Z_CLIP, _Z_CLIP).to(torch.float32)
 
 
 class MLP(nn.Module):

@@ -1,5 +1,8 @@
 """The skorch net both estimators train: sliced batches and a criterion over targets."""
 
+import math
+
+import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
@@ -39,6 +42,22 @@ class Net(NeuralNet):
         for _, cb in self.callbacks_:
             if getattr(type(cb), method_name, no_op) is not no_op:
                 getattr(cb, method_name)(self, **cb_kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        # A non-finite loss or weight never recovers: stop with the likely
+        # causes, as MLPClassifier does, instead of returning a NaN model.
+        super().on_epoch_end(net, **kwargs)
+        losses = [batch.get("train_loss", 0.0) for batch in self.history[-1]["batches"]]
+        if all(map(math.isfinite, losses)) and all(
+            torch.isfinite(p).all() for p in self.module_.parameters()
+        ):
+            return
+        raise ValueError(
+            f"Training diverged in epoch {len(self.history)}: the loss or the network's "
+            "weights are no longer finite (NaN or inf). The learning rate is probably too "
+            f"large for this optimizer (lr={self.lr}); inputs or sample weights of extreme "
+            "scale can also cause it. Try a smaller lr."
+        )
 
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree

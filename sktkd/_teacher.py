@@ -10,9 +10,8 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils.validation import check_array, has_fit_parameter
 
-# Floor for probabilities before the log: 0 becomes log(1e-30) = -69, which
-# stays negligible after any temperature a user would pick (1e-30 ** (1/10) = 1e-3).
-_PROBA_FLOOR = 1e-30
+# Rows of probabilities may sum to 1 within this tolerance (float32 models).
+_SUM_TOLERANCE = 1e-3
 
 
 def _is_estimator(teacher):
@@ -57,8 +56,29 @@ def fit_teacher(teacher, X, y, sample_weight=None):
     return clone(teacher).fit(X, y, **fit_params)
 
 
-def _scores(teacher, X, X_float32):
-    """Log-probabilities (or logits) of one teacher and the labels of its columns."""
+def _describe(teacher):
+    """A short name of a teacher for messages."""
+    text = repr(teacher)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _final_estimator(teacher):
+    """The estimator inside ``FrozenEstimator`` and at the end of a ``Pipeline``."""
+    while True:
+        if isinstance(teacher, FrozenEstimator):
+            teacher = teacher.estimator
+        elif hasattr(teacher, "_final_estimator"):
+            teacher = teacher._final_estimator
+        else:
+            return teacher
+
+
+def _scores(teacher, X, X_array):
+    """Logits (or log-probabilities) of one teacher and the labels of its columns.
+
+    ``X`` goes to scikit-learn teachers as given; ``X_array``, its validated
+    array, to a torch module as float32.
+    """
     if isinstance(teacher, torch.nn.Module):
         # A network's outputs are logits over the student's classes, in order.
         device = next(teacher.parameters(), torch.empty(0)).device
@@ -66,32 +86,96 @@ def _scores(teacher, X, X_float32):
         teacher.eval()
         try:
             with torch.no_grad():
-                logits = teacher(torch.tensor(X_float32, device=device)).cpu().numpy()
+                inputs = torch.tensor(X_array, dtype=torch.float32, device=device)
+                logits = teacher(inputs).cpu().numpy()
         except RuntimeError as exc:
             raise ValueError(
-                f"The teacher network failed on input of shape {X_float32.shape}: {exc}"
+                f"The teacher network failed on input of shape {X_array.shape}: {exc}"
             ) from exc
         finally:
             for m, mode in zip(teacher.modules(), modes, strict=True):
                 m.training = mode
-        return logits.astype(np.float64), None
+        return check_output(logits, "forward", teacher, len(X_array)), None
     if not hasattr(teacher, "classes_"):
         raise TypeError(f"The teacher {teacher!r} has no classes_; is it fitted?")
+    classes = np.asarray(teacher.classes_)
     method = _output_method(teacher)
-    return _as_logits(getattr(teacher, method)(X), method), np.asarray(teacher.classes_)
+    output = getattr(teacher, method)(X)
+    output = check_output(output, method, teacher, len(X_array), len(classes))
+    return _as_logits(output, method), classes
 
 
 def _output_method(teacher):
     """``predict_proba`` when the teacher has it, else ``decision_function``."""
-    return "predict_proba" if hasattr(teacher, "predict_proba") else "decision_function"
+    if hasattr(teacher, "predict_proba"):
+        return "predict_proba"
+    if getattr(_final_estimator(teacher), "decision_function_shape", None) == "ovo":
+        raise ValueError(
+            f"The teacher {_describe(teacher)} has decision_function_shape='ovo': its "
+            "decision_function has one column per pair of classes, not per class, so it "
+            "gives no logits. Use decision_function_shape='ovr' (or probability=True)."
+        )
+    return "decision_function"
+
+
+def check_output(output, method, teacher, n_rows, n_classes=None):
+    """A teacher's output as a float64 array, checked like ``teacher_proba``.
+
+    Finite; one row per input row; one column per class of the teacher
+    (``n_classes``; a binary ``decision_function`` may return one score per
+    row); probabilities non-negative with rows summing to 1. Raises a
+    ``ValueError`` naming the teacher and the method otherwise.
+    """
+    source = "teacher_proba" if teacher is None else f"{_describe(teacher)}.{method}"
+    try:
+        output = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source} did not return an array of numbers: {exc}") from exc
+    binary_scores = method == "decision_function" and n_classes == 2 and output.ndim == 1
+    columns = 1 if binary_scores else n_classes
+    if (
+        output.ndim != (1 if binary_scores else 2)
+        or len(output) != n_rows
+        or (columns is not None and output.shape[1:] != (() if binary_scores else (columns,)))
+    ):
+        expected = (n_rows,) if binary_scores else (n_rows, columns or "n_classes")
+        pairs = n_classes is not None and n_classes > 2
+        pairs = pairs and output.ndim == 2 and output.shape[1] == n_classes * (n_classes - 1) // 2
+        hint = (
+            " It looks like one column per pair of classes (one-vs-one); use a "
+            "teacher with one column per class."
+            if pairs
+            else ""
+        )
+        raise ValueError(
+            f"{source} returned an array of shape {output.shape} for {n_rows} rows; "
+            f"expected {expected}: one row per sample, one column per class.{hint}"
+        )
+    bad = ~np.isfinite(output).reshape(len(output), -1).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"{source} returned NaN or infinite values in {int(bad.sum())} rows (first: "
+            f"row {int(np.argmax(bad))}); soft labels must be finite."
+        )
+    if method == "predict_proba":
+        if (output < 0).any():
+            raise ValueError(f"{source} has negative entries; rows must be probabilities.")
+        sums = output.sum(axis=1)
+        if not np.allclose(sums, 1.0, rtol=0, atol=_SUM_TOLERANCE):
+            row = int(np.argmax(np.abs(sums - 1.0)))
+            raise ValueError(
+                f"The rows of {source} must sum to 1; row {row} sums to {sums[row]:.6g}."
+            )
+    return output
 
 
 def _as_logits(output, method):
-    """Logits, one column per class, from the output of ``method``."""
-    output = np.asarray(output, dtype=np.float64)
+    """Logits, one column per class, from checked output of ``method``."""
     if method == "predict_proba":
-        # log p equals the logits up to a per-row constant, which softmax ignores.
-        return np.log(np.maximum(output, _PROBA_FLOOR))
+        # log p equals the logits up to a per-row constant, which softmax
+        # ignores; p = 0 stays 0 at every temperature, as logit -inf.
+        with np.errstate(divide="ignore"):
+            return np.log(output)
     if output.ndim == 1:  # binary decision_function: one score s for classes_[1]
         return np.column_stack([np.zeros_like(output), output])
     return output
@@ -130,17 +214,19 @@ def _combine(log_probas, weights):
     if len(log_probas) == 1:
         return log_probas[0].astype(np.float32)
     mean_proba = np.average([np.exp(lp) for lp in log_probas], axis=0, weights=weights)
-    return np.log(np.maximum(mean_proba, _PROBA_FLOOR)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        return np.log(mean_proba).astype(np.float32)
 
 
-def teacher_logits(teacher, X, X_float32, classes, weights=None):
+def teacher_logits(teacher, X, X_array, classes, weights=None):
     """Teacher logits for every row of ``X``, columns in the order of ``classes``.
 
-    Several teachers are averaged in probability space, with ``weights``.
+    Several teachers are averaged in probability space, with ``weights``. A
+    class of probability 0 has the logit ``-inf``.
     """
     teachers = teacher if isinstance(teacher, list) else [teacher]
     log_probas = [
-        log_softmax(_align(*_scores(t, X, X_float32), classes, t), axis=1) for t in teachers
+        log_softmax(_align(*_scores(t, X, X_array), classes, t), axis=1) for t in teachers
     ]
     return _combine(log_probas, weights)
 
@@ -162,12 +248,13 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
         method = _output_method(one)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
         out = cross_val_predict(one, X, y, cv=cv, method=method, params=params)
+        out = check_output(out, method, one, len(y), len(np.unique(y)))
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     return _combine(log_probas, weights)
 
 
 def check_teacher_proba(teacher_proba, n_samples, classes):
-    """Validate recorded soft labels and return their logits."""
+    """Validate recorded soft labels and return their logits (``-inf`` for 0)."""
     proba = check_array(teacher_proba, dtype=np.float64, input_name="teacher_proba")
     expected = (n_samples, len(classes))
     if proba.shape != expected:
@@ -175,12 +262,5 @@ def check_teacher_proba(teacher_proba, n_samples, classes):
             f"teacher_proba has shape {proba.shape}, expected {expected}: one row per "
             f"sample and one column per class of y, in the order {list(classes)}."
         )
-    if (proba < 0).any():
-        raise ValueError("teacher_proba has negative entries; rows must be probabilities.")
-    sums = proba.sum(axis=1)
-    if not np.allclose(sums, 1.0, rtol=0, atol=1e-3):
-        bad = int(np.argmax(np.abs(sums - 1.0)))
-        raise ValueError(
-            f"The rows of teacher_proba must sum to 1; row {bad} sums to {sums[bad]:.6g}."
-        )
-    return np.log(np.maximum(proba, _PROBA_FLOOR)).astype(np.float32)
+    proba = check_output(proba, "predict_proba", None, n_samples, len(classes))
+    return _as_logits(proba, "predict_proba").astype(np.float32)

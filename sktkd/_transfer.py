@@ -2,16 +2,16 @@
 
 import copy
 import os
-from collections import OrderedDict
+import warnings
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
 
-from ._base import NeuralClassifierBase, resolve_device
+from ._base import NeuralClassifierBase, loss_weights, resolve_device, whole_network
 from ._batches import Targets
 from ._losses import DistillationLoss
 from ._modules import Standardize
@@ -26,6 +26,38 @@ from ._source import (
     same_classes,
     source_network,
 )
+
+# A target column has shifted when its mean lies this many source deviations
+# from the source's mean, and as many standard errors of its own mean (so a
+# rare value in a handful of rows is not a shift).
+_SHIFT_DEVIATIONS = 3
+
+
+def _warn_if_shifted(source, target, n_rows):
+    """Warn when the target's inputs lie far from the source's: transfer may not help."""
+    gap = (target.mean - source.mean).abs()
+    far = (gap > _SHIFT_DEVIATIONS * source.scale) & (
+        gap > _SHIFT_DEVIATIONS * target.scale / n_rows**0.5
+    )
+    shifted = np.flatnonzero(far.cpu().numpy())
+    if len(shifted):
+        distance = (gap / source.scale).cpu().numpy()
+        columns = shifted[np.argsort(-distance[shifted])][:5].tolist()
+        warnings.warn(
+            f"The target's inputs are shifted from the source's: {len(shifted)} of "
+            f"{len(distance)} columns (e.g. {columns}) have a mean more than "
+            f"{_SHIFT_DEVIATIONS} source standard deviations from the source's. "
+            "input_scaling='target' rescales them, but if the shift changed what a "
+            "column means, the source's features may not transfer: compare with "
+            "source=None (training from scratch).",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+def _in_body(name):
+    """A name within the network as a name within its body."""
+    return name.removeprefix("body.")
 
 
 class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralClassifierBase):
@@ -83,6 +115,14 @@ class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neur
         transferred weights (Li et al. 2018); ``0`` disables it.
     freeze_batchnorm : bool, default=True
         Batch-norm layers in frozen parts also keep their running statistics.
+    input_scaling : {"target", "source"}, default="target"
+        Statistics of the input standardisation, for a source that has one (an
+        sktkd estimator, or the whole network's weights file): ``"target"``
+        recomputes them from the target rows, so that a column nearly
+        constant at the source but varying at the target does not reach the
+        network hundreds of standard deviations out of range; ``"source"``
+        keeps the source's. Sources without one (a module, a skorch net, a
+        body's weights) always take their inputs unscaled.
     module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, \
 random_state, verbose, callbacks, **kwargs
         As in :class:`DistilledClassifier`; ``module`` and
@@ -101,9 +141,11 @@ random_state, verbose, callbacks, **kwargs
         Name of the head within ``module_``.
     net_ : skorch.NeuralNet
         The trained skorch net.
+    standardize_ : torch.nn.Module
+        The fixed input standardisation (see ``input_scaling``).
     module_ : torch.nn.Module
-        The trained network: input scaling (the source's, when it has one),
-        then the body; it takes raw features and returns logits.
+        The trained network, ``Sequential(standardize, body)``: it takes raw
+        features and returns logits.
     history_ : skorch.History
         One row per epoch, across all phases.
 
@@ -146,6 +188,7 @@ random_state, verbose, callbacks, **kwargs
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "l2sp": [Interval(Real, 0, None, closed="left")],
         "freeze_batchnorm": ["boolean"],
+        "input_scaling": [StrOptions({"target", "source"})],
     }
 
     def __init__(
@@ -160,6 +203,7 @@ random_state, verbose, callbacks, **kwargs
         lr_decay=1.0,
         l2sp=0.0,
         freeze_batchnorm=True,
+        input_scaling="target",
         module=None,
         hidden_layer_sizes=(100,),
         max_epochs=100,
@@ -181,6 +225,7 @@ random_state, verbose, callbacks, **kwargs
         self.lr_decay = lr_decay
         self.l2sp = l2sp
         self.freeze_batchnorm = freeze_batchnorm
+        self.input_scaling = input_scaling
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs
@@ -230,60 +275,80 @@ random_state, verbose, callbacks, **kwargs
         Returns
         -------
         self : TransferClassifier
+
+        Raises
+        ------
+        ValueError
+            On bad inputs, parameters or sources, or when training diverges (a
+            non-finite loss or weight).
+
+        Warns
+        -----
+        UserWarning
+            When target columns lie far from the source's (more than 3 source
+            standard deviations): the source's features may not transfer.
+        ConvergenceWarning
+            When the network ends near chance on its own training rows.
         """
         self._check_extra_params()
         device = resolve_device(self.device)
-        X32, _, y_encoded, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        if sample_weight is not None:
-            sample_weight = sample_weight / sample_weight.mean()
-        dataset = self._dataset(X32, Targets(y_encoded, None, sample_weight), device)
+        Xv, _, codes, sample_weight = self._validate_fit_data(X, y, sample_weight)
 
         seed = self._seed()
         with self._fork_rng(device):
             torch.manual_seed(seed)
-            network, reference = self._start_network(X32)
-            self.net_ = self._make_net(
-                network, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
+            network, Z, head, reference = self._start_network(Xv, sample_weight)
+            targets = Targets(codes, None, loss_weights(sample_weight))
+            dataset = self._dataset(Z, targets, device)
+            net = self._make_net(
+                network.body, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
             ).initialize()
-            self._train_in_phases(dataset, reference, device)
+            self._train_in_phases(net, network, head, dataset, reference, device)
+        self.net_, self.standardize_, self.head_ = net, network.standardize, head
+        self._warn_if_near_chance(Z, codes)
         return self
 
-    def _start_network(self, X32):
-        """The network to train, head set, and the source values of its parameters."""
+    def _start_network(self, Xv, sample_weight):
+        """The network to train, its standardised rows, its head, source parameter values."""
         n_classes = len(self.classes_)
         if self.source is None:
-            network = self._build_network(X32, n_classes)
-            self.head_ = find_head(network, self.head)
-            return network, {}
+            network, Z = self._build_network(Xv, n_classes, sample_weight)
+            return network, Z, find_head(network, self.head), {}
         if isinstance(self.source, (str, os.PathLike)):
             state = load_weights(self.source)
-            network = nn.Sequential(
-                OrderedDict(
-                    standardize=Standardize.from_data(X32),
-                    body=self._build_body(X32.shape[1], n_classes),
-                )
+            network = whole_network(
+                Standardize.from_data(Xv, sample_weight),
+                self._build_body(Xv.shape[1], n_classes),
             )
-            self.head_ = find_head(network, self.head)
-            loaded = load_into(network, state, self.head_)
+            head = find_head(network, self.head)
+            loaded = load_into(network, state, head)
             reference = {k: loaded[k] for k, _ in network.named_parameters() if k in loaded}
+            scaled = any(key.startswith("standardize.") for key in state)
         else:
             source, source_classes = source_network(self.source)
-            n_features = getattr(self.source, "n_features_in_", X32.shape[1])
-            if n_features != X32.shape[1]:
+            n_features = getattr(self.source, "n_features_in_", Xv.shape[1])
+            if n_features != Xv.shape[1]:
                 raise ValueError(
-                    f"X has {X32.shape[1]} features, but the source network takes "
+                    f"X has {Xv.shape[1]} features, but the source network takes "
                     f"{n_features}: the target task must have the source's features."
                 )
             network = copy.deepcopy(source)
-            self.head_ = find_head(network, self.head)
+            head = find_head(network, self.head)
             reference = {k: p.detach() for k, p in source.named_parameters()}
             if not same_classes(source_classes, self.classes_):
-                replace_head(network, self.head_, n_classes)
-                reference = {
-                    k: v for k, v in reference.items() if not k.startswith(self.head_ + ".")
-                }
-        self._check_output(network, X32, n_classes)
-        return network, reference
+                replace_head(network, head, n_classes)
+                reference = {k: v for k, v in reference.items() if not k.startswith(head + ".")}
+            scaled = isinstance(self.source, NeuralClassifierBase)
+        if scaled:
+            target = Standardize.from_data(Xv, sample_weight)
+            _warn_if_shifted(network.standardize, target, len(Xv))
+            if self.input_scaling == "target":
+                # The source's statistics describe the source's inputs; a column
+                # nearly constant there would reach the network far out of range.
+                network.standardize = target
+        Z = network.standardize.transform(Xv)
+        self._check_output(network.body, Z, n_classes)
+        return network, Z, head, reference
 
     def _phases(self, n_groups):
         """(epochs, number of layer groups that train from the head down, lr factor)."""
@@ -297,10 +362,10 @@ random_state, verbose, callbacks, **kwargs
         stages = [(self.stage_epochs, k, 1.0) for k in range(1, n_groups)]
         return [*stages, (self.max_epochs, n_groups, 1.0)]
 
-    def _train_in_phases(self, dataset, reference, device):
-        net = self.net_
-        network = net.module_
-        groups = layer_groups(network, self.head_)
+    def _train_in_phases(self, net, network, head, dataset, reference, device):
+        """Train ``net`` (whose module is ``network.body``) phase by phase from ``head`` down."""
+        body = network.body
+        groups = layer_groups(network, head)
         params = dict(network.named_parameters())
         reference = {k: v.to(device) for k, v in reference.items()}
         for epochs, n_training, lr_factor in self._phases(len(groups)):
@@ -317,11 +382,13 @@ random_state, verbose, callbacks, **kwargs
                             lrs[f"{name}.{pname}"] = self.lr * lr_factor * self.lr_decay**depth
                     if not training and self.freeze_batchnorm and isinstance(module, BATCH_NORMS):
                         frozen_bn.append(name)
-            net.param_lrs_, net.frozen_batchnorm_ = lrs, frozen_bn
+            # The net trains the body: its names lack the "body." prefix.
+            net.param_lrs_ = {_in_body(k): lr for k, lr in lrs.items()}
+            net.frozen_batchnorm_ = [_in_body(name) for name in frozen_bn]
             net.l2sp_ = self.l2sp
             net.l2sp_reference_ = [(params[k], ref) for k, ref in reference.items() if k in lrs]
             net.initialize_optimizer()
-            network.eval()  # the next batch sets the modes of this phase
+            body.eval()  # the next batch sets the modes of this phase
             net.max_epochs = epochs
             net.partial_fit(dataset)
         # Leave a plain trained network: nothing frozen, no training state.
@@ -336,7 +403,7 @@ random_state, verbose, callbacks, **kwargs
 
     @property
     def _n_features_out(self):
-        return self.net_.module_.get_submodule(self.head_).in_features
+        return self.module_.get_submodule(self.head_).in_features
 
     def transform(self, X):
         """Penultimate features: what the network feeds its head.
@@ -351,7 +418,7 @@ random_state, verbose, callbacks, **kwargs
         """
         check_is_fitted(self)
         captured = []
-        head = self.net_.module_.get_submodule(self.head_)
+        head = self.module_.get_submodule(self.head_)
         hook = head.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
         try:
             self._forward(X)

@@ -1,18 +1,25 @@
 """The shared machinery, exercised through DistilledClassifier."""
 
+import functools
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 from torch import nn
 
-from sktkd import DistilledClassifier
+from sktkd import DistilledClassifier, TransferClassifier
 from sktkd._base import resolve_device
 
 from .conftest import FAST
@@ -218,3 +225,88 @@ def test_cuda_fit_predict_and_pickle_to_cpu(data, tmp_path):
 def test_auto_device_picks_cuda(data):
     X, y = data
     assert next(student(device="auto").fit(X, y).module_.parameters()).is_cuda
+
+
+# --- numbers: precision, scale, divergence (no silently wrong model) -----------------
+
+ESTIMATORS = [
+    lambda teacher=None, **p: DistilledClassifier(
+        teacher or GaussianNB(), **{**FAST, "random_state": 0, **p}
+    ),
+    lambda **p: TransferClassifier(**{**FAST, "random_state": 0, **p}),
+]
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+@pytest.mark.parametrize("offset", [1e8, 1.7e9])  # e.g. micro-units, timestamps in seconds
+def test_large_offsets_keep_their_precision(make, offset):
+    """Raw float64 columns far from 0 are centred in float64, not cast first."""
+    X, y = make_classification(400, 5, n_informative=5, n_redundant=0, random_state=0)
+    reference = make().fit(X[:300], y[:300]).score(X[300:], y[300:])
+    shifted = make().fit(X[:300] + offset, y[:300]).score(X[300:] + offset, y[300:])
+    assert reference > 0.8 and shifted > reference - 0.05
+
+
+def test_float64_teacher_pipeline_on_offset_features_is_matched():
+    """The issue's reproducer: a scaled-logistic teacher on X + 1e8 (student was at chance)."""
+    X, y = make_classification(800, 5, n_informative=5, n_redundant=0, random_state=0)
+    X = X + 1e8
+    teacher = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:600], y[:600])
+    model = DistilledClassifier(FrozenEstimator(teacher), random_state=0, max_epochs=30)
+    model.fit(X[:600], y[:600])
+    assert model.score(X[600:], y[600:]) > teacher.score(X[600:], y[600:]) - 0.05
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+@pytest.mark.parametrize("value", [3e38, -3e38, 1e300])
+def test_huge_finite_rows_give_finite_probabilities(make, data, value):
+    X, y = data
+    model = make().fit(X, y)
+    rows = np.vstack([np.full(X.shape[1], value), np.where(np.arange(X.shape[1]) == 2, value, 0)])
+    proba = model.predict_proba(rows)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_zero_weight_removes_and_integer_weight_repeats_a_row(make):
+    """scikit-learn's sample-weight equivalence, to float32 precision (rtol 1e-5).
+
+    ``check_sample_weight_equivalence_on_dense_data`` asks for 1e-7, which a
+    float32 network cannot give: weighted and repeated rows sum the same
+    gradient in another order. One batch covers the set here, as in that check.
+    """
+    rng = np.random.RandomState(42)
+    X, y, w = rng.rand(15, 30), rng.randint(0, 3, 15), rng.randint(0, 5, 15)
+    weighted = make(max_epochs=20).fit(X, y, sample_weight=w)
+    repeated = make(max_epochs=20).fit(X.repeat(w, axis=0), y.repeat(w))
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+@pytest.mark.parametrize("scale", [1e37, 1e-30, 1e300])
+def test_sample_weights_of_any_scale_are_normalised_in_float64(make, data, scale):
+    X, y = data
+    if make is ESTIMATORS[0]:  # a fitted teacher: only the student sees the weights
+        frozen = FrozenEstimator(GaussianNB().fit(X, y))
+        make = functools.partial(make, teacher=frozen)
+    weighted = make().fit(X, y, sample_weight=np.full(len(y), scale))
+    unweighted = make().fit(X, y)
+    np.testing.assert_allclose(weighted.predict_proba(X), unweighted.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_divergence_is_an_error_naming_the_causes(make, data):
+    X, y = data
+    model = make(optimizer=torch.optim.SGD, lr=1e6)
+    with pytest.raises(ValueError, match="diverged.*learning rate"):
+        model.fit(X * 100, y)
+
+
+def test_a_fit_near_chance_warns_and_a_good_one_does_not(data):
+    X, y = data
+    with pytest.warns(ConvergenceWarning, match="near chance"):
+        TransferClassifier(max_epochs=1, lr=1e-6, hidden_layer_sizes=(2,), random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        TransferClassifier(**FAST, random_state=0).fit(X, y)

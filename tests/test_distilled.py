@@ -1,7 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
@@ -10,11 +12,12 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch import NeuralNetClassifier
 
 from sktkd import DistilledClassifier
+from sktkd.metrics import teacher_agreement
 
 from .conftest import FAST
 
@@ -32,8 +35,9 @@ def agreement(model, X):
 
 EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": (
-        "minibatch SGD: a row of weight 2 is one row in one batch, not two rows in "
-        "two batches, so the fits differ"
+        "float32 network: weighted and repeated rows sum the same gradient in another "
+        "order, so the fits agree to about 1e-6, not the check's 1e-7 "
+        "(test_base.py::test_zero_weight_removes_and_integer_weight_repeats_a_row)"
     ),
 }
 
@@ -424,8 +428,10 @@ def test_soft_labels_on_unlabelled_rows_carry_the_teacher_knowledge(data):
     labelled = np.arange(len(y)) < 30
     y_partial = np.where(labelled, y, -1)
     teacher = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y))
-    with_unlabelled = student(teacher, unlabeled_label=-1, alpha=0.9).fit(X, y_partial)
-    labelled_only = student(teacher, alpha=0.9).fit(X[labelled], y[labelled])
+    # An epoch visits 30 rows, one batch: 100 epochs make 100 steps.
+    with_unlabelled = student(teacher, unlabeled_label=-1, alpha=0.9, max_epochs=100)
+    with_unlabelled.fit(X, y_partial)
+    labelled_only = student(teacher, alpha=0.9, max_epochs=100).fit(X[labelled], y[labelled])
     assert agreement(with_unlabelled, X) >= agreement(labelled_only, X)
     assert agreement(with_unlabelled, X) > 0.9
 
@@ -573,3 +579,52 @@ def test_teacher_weights_are_validated(data, weights, match):
     X, y = data
     with pytest.raises(ValueError, match=match):
         student([GaussianNB(), GaussianNB()], teacher_weights=weights).fit(X, y)
+
+
+# --- teachers that teach nothing, broken teachers, unlabelled rows -------------------
+
+
+def test_nearly_one_hot_soft_labels_warn_with_the_remedies():
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:200], y[:200]
+    with pytest.warns(UserWarning, match="nearly one-hot.*teacher_cv.*augment.*temperature"):
+        student(HistGradientBoostingClassifier(random_state=0)).fit(X, y)
+    quiet = [
+        student(make_pipeline(StandardScaler(), LogisticRegression())),  # soft in-sample
+        student(HistGradientBoostingClassifier(random_state=0), teacher_cv=3),  # out of fold
+        student(HistGradientBoostingClassifier(random_state=0), alpha=0.0),  # no soft term
+    ]
+    for model in quiet:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            model.fit(X, y)
+
+
+def test_a_broken_teacher_fails_the_fit_and_is_named(data):
+    X, y = data
+
+    class NaNTeacher(GaussianNB):
+        def predict_proba(self, X):
+            proba = super().predict_proba(X)
+            proba[3] = np.nan
+            return proba
+
+    with pytest.raises(ValueError, match=r"NaNTeacher.*predict_proba.*NaN or infinite"):
+        student(NaNTeacher()).fit(X, y)
+
+
+def test_one_vs_one_svc_teacher_is_refused():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="decision_function_shape='ovo'"):
+        student(SVC(decision_function_shape="ovo")).fit(X, y)
+    assert teacher_agreement(student(SVC(), max_epochs=40).fit(X, y), X) > 0.9
+
+
+def test_unlabelled_rows_add_information_not_steps(data):
+    """An epoch visits as many rows as are labelled, drawn among all rows."""
+    X, y = data
+    y_u = np.where(np.arange(len(y)) % 5 == 0, y, -1)  # 60 labelled rows of 300
+    model = student(GaussianNB(), unlabeled_label=-1, batch_size=16).fit(X, y_u)
+    assert len(model.history_[-1]["batches"]) == 4  # ceil(60 / 16), not ceil(300 / 16)
+    munged = student(GaussianNB(), augment="munge", augment_factor=2, batch_size=16).fit(X, y)
+    assert len(munged.history_[-1]["batches"]) == -(-900 // 16)  # synthetic rows count

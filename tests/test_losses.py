@@ -112,3 +112,19 @@ def test_kl_approaches_logit_matching_at_high_temperature():
     mse = distillation_loss(s, y, teacher, alpha=1.0, loss="mse").item()
     kl = distillation_loss(s, y, teacher, alpha=1.0, temperature=1e3).item()
     assert kl == pytest.approx(mse, rel=1e-3)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 20.0])
+def test_teacher_zeros_stay_zero_finite_loss_and_gradients(temperature):
+    """Logit -inf (probability 0): KL(p_t || p_s) = -sum over p_t > 0 of p_t log(p_s / p_t)."""
+    s = torch.tensor([[2.0, 1.0, -1.0]], requires_grad=True)
+    teacher = torch.tensor([[0.0, float("-inf"), float("-inf")]])
+    loss = distillation_loss(s, t([0]), teacher, temperature=temperature, alpha=1.0)
+    expected = -(temperature**2) * F.log_softmax(s / temperature, dim=1)[0, 0]
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert torch.isfinite(s.grad).all()
+    # Logit matching treats 0 as the documented floor, 1e-30.
+    mse = distillation_loss(s, t([0]), teacher, alpha=1.0, loss="mse")
+    floored = distillation_loss(s, t([0]), teacher.clamp_min(np.log(1e-30)), alpha=1.0, loss="mse")
+    torch.testing.assert_close(mse, floored)

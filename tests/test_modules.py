@@ -1,16 +1,57 @@
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from sktkd._modules import MLP, Standardize
+from sktkd._modules import MLP, Standardize, column_statistics
 
 
 def test_standardize_uses_training_statistics_and_centres_constant_columns():
-    X = np.array([[1.0, 5.0, 1e4], [3.0, 5.0, 3e4]], dtype=np.float32)
+    X = np.array([[1.0, 5.0, 1e4, 0.0], [3.0, 5.0, 3e4, 0.0]], dtype=np.float32)
     layer = Standardize.from_data(X)
     out = layer(torch.tensor(X)).numpy()
-    np.testing.assert_allclose(out, [[-1, 0, -1], [1, 0, 1]], atol=1e-6)
-    assert layer.scale[1].item() == 1.0
+    np.testing.assert_allclose(out, [[-1, 0, -1, 0], [1, 0, 1, 0]], atol=1e-6)
+    np.testing.assert_array_equal(layer.transform(X), out)
+    # A constant column is scaled by its magnitude, an all-zero one by 1.
+    assert layer.scale[1].item() == 5.0 and layer.scale[3].item() == 1.0
+
+
+@pytest.mark.parametrize("offset", [1e8, 1.7e9, -1e12])
+def test_standardize_centres_in_float64(offset):
+    """Precision survives large offsets (timestamps): the shift is in float64."""
+    X = np.random.default_rng(0).normal(size=(500, 3)) + offset
+    expected = (X - X.mean(axis=0)) / X.std(axis=0)
+    atol = 1e-5 + 8 * np.spacing(abs(offset))  # float64 itself holds X to a few ulps
+    layer = Standardize.from_data(X)
+    np.testing.assert_allclose(layer.transform(X), expected, atol=atol)
+    out = layer(torch.tensor(X)).numpy()  # the module, on float64 input
+    np.testing.assert_allclose(out, expected, atol=atol)
+
+
+def test_near_constant_column_gets_a_scale_floor():
+    """Rounding noise is not a spread: later values must not land 1e14 deviations away."""
+    X = np.column_stack([np.full(100, 3.0), np.arange(100.0)])
+    X[::2, 0] += 1e-15
+    layer = Standardize.from_data(X)
+    assert layer.scale[0].item() == pytest.approx(3.0)
+    assert abs(layer.transform(np.array([[4.0, 0.0]]))[0, 0]) < 1
+
+
+def test_weighted_statistics_zero_weight_removes_and_integer_weight_repeats():
+    rng = np.random.default_rng(0)
+    X, w = rng.normal(size=(20, 3)) * 5 + 2, rng.integers(0, 4, 20)
+    by_weight = column_statistics(X, w)
+    by_rows = column_statistics(X.repeat(w, axis=0))
+    for a, b in zip(by_weight, by_rows, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value", [3e38, -3e38, 1.7e308])
+def test_huge_finite_rows_stay_finite(value):
+    layer = Standardize.from_data(np.random.default_rng(0).normal(size=(50, 2)) * 1e-3)
+    row = np.array([[value, 0.0]])
+    assert np.isfinite(layer.transform(row)).all()
+    assert torch.isfinite(layer(torch.tensor(row))).all()
 
 
 def test_standardize_has_buffers_not_parameters():

@@ -4,9 +4,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import make_classification
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import cross_val_predict
-from sklearn.svm import LinearSVC
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC, LinearSVC
 
 from sktkd._teacher import (
     check_teacher,
@@ -69,11 +71,77 @@ def test_extra_teacher_classes_are_dropped_and_renormalised_with_a_warning():
     np.testing.assert_allclose(softmax(logits.astype(float)), [[0.4, 0.6]] * 3, rtol=1e-6)
 
 
-def test_zero_probabilities_are_floored_not_infinite():
-    teacher = RecordedTeacher([0, 1], [[1.0, 0.0]] * 3)
-    logits = teacher_logits(teacher, X3, X3.astype(np.float32), np.array([0, 1]))
-    assert np.isfinite(logits).all()
-    assert softmax(logits.astype(float) / 10)[0, 1] < 1e-2  # even at T=10
+@pytest.mark.parametrize("temperature", [1, 10, 20, 100])
+def test_zero_probabilities_stay_zero_at_every_temperature(temperature):
+    """A floor (1e-30 -> logit -69) became real mass at high temperatures."""
+    teacher = RecordedTeacher([0, 1, 2], [[0.9, 0.1, 0.0]] * 3)
+    logits = teacher_logits(teacher, X3, X3, np.array([0, 1, 2]))
+    assert logits[0, 2] == -np.inf
+    assert softmax(logits.astype(float) / temperature)[0, 2] == 0.0
+    recorded = check_teacher_proba([[1.0, 0.0, 0.0]], 1, np.array([0, 1, 2]))
+    assert softmax(recorded.astype(float) / temperature)[0, 1:].tolist() == [0.0, 0.0]
+
+
+class OutputTeacher:
+    """A fitted teacher returning a fixed (possibly broken) output for any X."""
+
+    def __init__(self, classes, output, method="predict_proba"):
+        self.classes_ = np.asarray(classes)
+        setattr(self, method, lambda X: np.asarray(output, dtype=float))
+
+
+BROKEN = {
+    "NaN": ([[0.5, 0.5], [np.nan, 0.5], [0.5, 0.5]], r"NaN or infinite values in 1 rows"),
+    "extra row": ([[0.5, 0.5]] * 4, r"shape \(4, 2\) for 3 rows"),
+    "fewer rows": ([[0.5, 0.5]] * 2, r"shape \(2, 2\) for 3 rows"),
+    "extra column": ([[0.5, 0.25, 0.25]] * 3, r"shape \(3, 3\) for 3 rows"),
+    "negative": ([[1.5, -0.5]] * 3, "negative entries"),
+    "not summing to 1": ([[0.5, 0.4]] * 3, "must sum to 1; row 0 sums to 0.9"),
+}
+
+
+@pytest.mark.parametrize("output, match", BROKEN.values(), ids=BROKEN.keys())
+def test_every_teacher_output_is_checked_and_the_teacher_named(output, match):
+    teacher = OutputTeacher([0, 1], output)
+    with pytest.raises(ValueError, match="OutputTeacher.*predict_proba.*" + match):
+        teacher_logits(teacher, X3, X3, np.array([0, 1]))
+    with pytest.raises(ValueError, match="OutputTeacher"):  # inside a list too
+        classes = np.array([0, 1])
+        teacher_logits([RecordedTeacher([0, 1], [[0.5, 0.5]] * 3), teacher], X3, X3, classes)
+
+
+@pytest.mark.parametrize(
+    "output, match",
+    [
+        ([0.5, np.inf, 1.0], "NaN or infinite"),
+        ([[0.5, 1.0, 0.0]] * 3, r"shape \(3, 3\)"),
+        ([0.5, 1.0], r"shape \(2,\) for 3 rows"),
+    ],
+)
+def test_decision_function_output_is_checked(output, match):
+    teacher = OutputTeacher([0, 1], output, method="decision_function")
+    with pytest.raises(ValueError, match="decision_function.*" + match):
+        teacher_logits(teacher, X3, X3, np.array([0, 1]))
+
+
+def test_torch_teacher_returning_nan_is_an_error():
+    net = torch.nn.Linear(2, 2)
+    torch.nn.init.constant_(net.weight, float("nan"))
+    with pytest.raises(ValueError, match="Linear.*forward.*NaN"):
+        teacher_logits(net, X3, X3.astype(np.float32), np.array([0, 1]))
+
+
+@pytest.mark.parametrize("n_classes", [3, 4])  # 3 classes: as many pairs as classes
+@pytest.mark.parametrize("wrap", [lambda m: m, FrozenEstimator, lambda m: make_pipeline(m)])
+def test_one_vs_one_decision_function_is_refused(n_classes, wrap):
+    X, y = make_classification(
+        120, 5, n_informative=4, n_redundant=0, n_classes=n_classes, random_state=0
+    )
+    svc = wrap(SVC(decision_function_shape="ovo").fit(X, y))
+    with pytest.raises(ValueError, match="decision_function_shape='ovo'.*per pair of classes"):
+        teacher_logits(svc, X, X, np.arange(n_classes))
+    ovr = SVC().fit(X, y)  # the default, one column per class, is fine
+    assert teacher_logits(ovr, X, X, np.arange(n_classes)).shape == (120, n_classes)
 
 
 def test_binary_decision_function_gives_logits_zero_and_s():

@@ -1,9 +1,11 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -21,8 +23,9 @@ from .conftest import FAST
 
 EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": (
-        "minibatch SGD: a row of weight 2 is one row in one batch, not two rows in "
-        "two batches, so the fits differ"
+        "float32 network: weighted and repeated rows sum the same gradient in another "
+        "order, so the fits agree to about 1e-6, not the check's 1e-7 "
+        "(test_base.py::test_zero_weight_removes_and_integer_weight_repeats_a_row)"
     ),
 }
 
@@ -253,10 +256,11 @@ def test_gradual_unfreezes_one_group_per_stage(bn_source, tasks):
         bn_source, strategy="gradual", stage_epochs=1, max_epochs=1, callbacks=[RecordTrainable()]
     ).fit(X, y % 2)
     recorded = dict(model.net_.callbacks_)["RecordTrainable"].epochs
+    # The skorch net trains the body, which takes standardised inputs.
     assert recorded == [
-        ["body.layers.5"],
-        ["body.layers.3", "body.layers.5"],
-        ["body.layers.0", "body.layers.1", "body.layers.3", "body.layers.5"],
+        ["layers.5"],
+        ["layers.3", "layers.5"],
+        ["layers.0", "layers.1", "layers.3", "layers.5"],
     ]
 
 
@@ -314,7 +318,9 @@ def test_weights_file_source(source, tasks, tmp_path, suffix):
         from safetensors.torch import save_file
 
         save_file(source.module_.state_dict(), str(path))
-    model = target(str(path), strategy="linear_probe", hidden_layer_sizes=(16,)).fit(X, y % 2)
+    model = target(
+        str(path), strategy="linear_probe", hidden_layer_sizes=(16,), input_scaling="source"
+    ).fit(X, y % 2)
     body = {k: v for k, v in state(model.module_).items() if not k.startswith(model.head_)}
     src = {k: v for k, v in state(source.module_).items() if not k.startswith(source.head_)}
     assert_same_state(src, body)  # a linear probe leaves the loaded weights as they were
@@ -398,3 +404,57 @@ def test_bad_parameters(source, tasks, params, match):
     _, _, X, y = tasks
     with pytest.raises(ValueError, match=match):
         target(source, **params).fit(X, y)
+
+
+# --- inputs shifted between source and target -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sensors():
+    """The same task; three sensors nearly constant at the source work at the target."""
+    X, y = make_classification(1600, 20, n_informative=10, n_redundant=0, random_state=0)
+    X_src = X[:1000].copy()
+    X_src[:, :3] = 1.0 + np.random.default_rng(0).normal(0, 0.01, (1000, 3))
+    source = TransferClassifier(max_epochs=30, random_state=0).fit(X_src, y[:1000])
+    return source, X[1000:], y[1000:]
+
+
+def test_target_statistics_rescue_a_shifted_column_and_the_shift_is_reported(sensors):
+    source, X, y = sensors
+    train, test = slice(0, 60), slice(60, None)
+    scratch = TransferClassifier(random_state=0).fit(X[train], y[train]).score(X[test], y[test])
+    with pytest.warns(UserWarning, match=r"shifted from the source's: \d of 20 columns"):
+        default = TransferClassifier(source, random_state=0).fit(X[train], y[train])
+    with pytest.warns(UserWarning, match="shifted"):
+        kept = TransferClassifier(source, input_scaling="source", random_state=0)
+        kept.fit(X[train], y[train])
+    assert default.score(X[test], y[test]) > scratch + 0.05
+    assert default.score(X[test], y[test]) > kept.score(X[test], y[test]) + 0.1
+    np.testing.assert_allclose(default.standardize_.mean.numpy(), X[train].mean(axis=0))
+
+
+def test_unshifted_targets_raise_no_shift_warning(source, tasks):
+    _, _, X, y = tasks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        target(source).fit(X[:20], y[:20] % 2)
+
+
+def test_a_shifted_image_is_reported():
+    """Digits moved one pixel right: columns change meaning, not only scale."""
+    X, y = load_digits(return_X_y=True)
+    source = TransferClassifier(max_epochs=5, random_state=0).fit(X[:900], y[:900])
+    images = np.zeros_like(X[900:].reshape(-1, 8, 8))
+    images[:, :, 2:] = X[900:].reshape(-1, 8, 8)[:, :, :6]
+    with pytest.warns(UserWarning, match="compare with source=None"):
+        TransferClassifier(source, max_epochs=5, probe_epochs=5).fit(
+            images.reshape(-1, 64), y[900:]
+        )
+
+
+def test_weights_file_of_the_whole_network_gets_target_statistics(source, tasks, tmp_path):
+    _, _, X, y = tasks
+    torch.save(source.module_.state_dict(), tmp_path / "whole.pt")
+    model = target(tmp_path / "whole.pt", strategy="linear_probe", hidden_layer_sizes=(16,))
+    model.fit(X, y % 2)
+    np.testing.assert_allclose(model.standardize_.mean.numpy(), X.mean(axis=0))
