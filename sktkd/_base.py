@@ -44,6 +44,18 @@ def loss_weights(sample_weight):
     return (sample_weight / sample_weight.mean()).astype(np.float32)
 
 
+def drop_zero_weights(sample_weight, *arrays):
+    """The rows of ``arrays`` with a positive weight, and their weights.
+
+    A weight of 0 is the same as leaving the row out, in the input statistics
+    and in the batches alike.
+    """
+    if sample_weight is None or sample_weight.all():
+        return sample_weight, *arrays
+    keep = sample_weight > 0
+    return sample_weight[keep], *(a[keep] for a in arrays)
+
+
 def whole_network(standardize, body):
     """``Sequential(standardize, body)``: the network that takes raw features."""
     return nn.Sequential(OrderedDict(standardize=standardize, body=body))
@@ -323,7 +335,15 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=False)
         Z = self.standardize_.transform(X)
-        return self.net_.forward(self._dataset(Z, device=self.net_.device))
+        out = self.net_.forward(self._dataset(Z, device=self.net_.device))
+        bad = ~torch.isfinite(out).all(dim=1)
+        if bad.any():
+            raise ValueError(
+                f"The network's output is not finite (NaN or inf) for {int(bad.sum())} rows "
+                f"(first: row {int(bad.nonzero()[0, 0])}): their values lie too far outside "
+                "the range this network takes."
+            )
+        return out
 
     def _logits(self, X):
         return self._forward(X).numpy().astype(np.float64)

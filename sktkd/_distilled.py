@@ -10,7 +10,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import NeuralClassifierBase, loss_weights, resolve_device
+from ._base import NeuralClassifierBase, drop_zero_weights, loss_weights, resolve_device
 from ._batches import Targets
 from ._losses import DistillationLoss
 from ._munge import munge
@@ -18,6 +18,7 @@ from ._teacher import (
     check_teacher,
     check_teacher_proba,
     fit_teacher,
+    is_refittable,
     out_of_fold_logits,
     teacher_logits,
 )
@@ -85,7 +86,8 @@ class DistilledClassifier(NeuralClassifierBase):
         labelled by the teacher and trained on the soft term only (Buciluǎ et
         al. 2006; see :func:`sktkd._munge.munge`): each row moves toward its
         nearest neighbour, each feature with probability ``munge_swap_prob``,
-        to a value drawn from ``N(x'_a, |x_a - x'_a| / munge_sd_divisor)``.
+        to a value drawn from ``N(x'_a, |x_a - x'_a| / munge_sd_divisor)``
+        (integer-valued features take ``x'_a`` itself).
         The rows are drawn once per fit, from ``random_state``; an epoch then
         covers them all.
     augment_factor : int, default=5
@@ -305,6 +307,7 @@ class DistilledClassifier(NeuralClassifierBase):
             X, y, sample_weight, self.unlabeled_label
         )
         soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba)
+        sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
         if teacher_proba is None:
             self._warn_if_soft_labels_are_hard(soft, codes)
         seed = self._seed()
@@ -376,56 +379,70 @@ class DistilledClassifier(NeuralClassifierBase):
                 )
 
     def _soft_labels(self, X, y, Xv, codes, sample_weight, teacher_proba):
-        """Teacher logits of every training row, aligned to ``classes_``."""
+        """Teacher logits of the rows of positive weight, aligned to ``classes_``.
+
+        The teacher is fitted on the labelled rows with the weights as given;
+        a row of weight 0 counts as absent and is never labelled.
+        """
+        kept = np.ones(len(Xv), dtype=bool) if sample_weight is None else sample_weight > 0
         if teacher_proba is not None:
             self.teacher_ = None
-            return check_teacher_proba(teacher_proba, len(Xv), self.classes_)
+            return check_teacher_proba(teacher_proba, len(Xv), self.classes_)[kept]
         check_teacher(self.teacher)
         labelled = codes >= 0
         rows = np.flatnonzero(labelled)
         X_lab = X if labelled.all() else _safe_indexing(X, rows)
         weight_lab = None if sample_weight is None else sample_weight[rows]
         self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
-        if self.teacher_cv is None:
-            return teacher_logits(self.teacher_, X, Xv, self.classes_, self.teacher_weights)
         logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
-        logits[rows] = out_of_fold_logits(
-            self.teacher, X_lab, y[rows], self.teacher_cv, weight_lab, self.teacher_weights
-        )
-        if not labelled.all():
-            unlabelled = np.flatnonzero(~labelled)
-            logits[unlabelled] = teacher_logits(
-                self.teacher_,
-                _safe_indexing(X, unlabelled),
-                Xv[unlabelled],
-                self.classes_,
-                self.teacher_weights,
+        if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
+            logits[rows] = out_of_fold_logits(
+                self.teacher, X_lab, y[rows], self.teacher_cv, weight_lab, self.teacher_weights
             )
-        return logits
+        asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
+        if len(asked):
+            X_asked = X if len(asked) == len(Xv) else _safe_indexing(X, asked)
+            logits[asked] = teacher_logits(
+                self.teacher_, X_asked, Xv[asked], self.classes_, self.teacher_weights
+            )
+        return logits[kept]
 
     def _warn_if_soft_labels_are_hard(self, soft, codes):
         """Warn when the soft term can only repeat the labels.
 
         That is when every row is labelled and the teacher's probabilities at
         ``temperature`` are nearly one-hot (on average less than 1% off the
-        top class) and agree with ``y`` on 99% of the rows or more.
+        top class) and agree with ``y`` on 99% of the rows or more. The
+        remedies named are those that can help this teacher.
         """
         if self.alpha == 0 or self.augment is not None or (codes < 0).any():
             return  # the teacher also labels rows that y does not
         proba = softmax(soft.astype(np.float64) / self.temperature, axis=1)
         spread = np.mean(1 - proba.max(axis=1))
-        if spread < 0.01 and np.mean(proba.argmax(axis=1) == codes) >= 0.99:
-            warnings.warn(
-                f"The teacher's soft labels on the training rows are nearly one-hot (on "
-                f"average {spread:.2g} of the probability is off the top class at "
-                f"temperature={self.temperature}) and agree with y: the soft term teaches "
-                "nothing the labels do not. Forests, boosting and nearest neighbours are "
-                "this confident on their own training rows. Remedies: teacher_cv=5 "
-                "(out-of-fold soft labels), augment='munge' (synthetic rows the teacher "
-                "labels), or a higher temperature.",
-                UserWarning,
-                stacklevel=4,
+        if spread >= 0.01 or np.mean(proba.argmax(axis=1) == codes) < 0.99:
+            return
+        remedies = ["augment='munge' (synthetic rows the teacher labels)"]
+        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        if self.teacher_cv is None:
+            refittable = all(is_refittable(one) for one in teachers)
+            remedies.insert(
+                0,
+                "teacher_cv=5 (out-of-fold soft labels)"
+                if refittable
+                else "teacher_cv=5 with the unfitted teacher instead of a frozen one "
+                "(out-of-fold soft labels)",
             )
+        if np.isfinite(soft).all():  # a higher temperature cannot lift exact zeros
+            remedies.append("a higher temperature")
+        warnings.warn(
+            f"The teacher's soft labels on the training rows are nearly one-hot (on "
+            f"average {spread:.2g} of the probability is off the top class at "
+            f"temperature={self.temperature}) and agree with y: the soft term teaches "
+            "nothing the labels do not. Forests, boosting and nearest neighbours are "
+            "this confident on their own training rows. Remedies: " + "; ".join(remedies) + ".",
+            UserWarning,
+            stacklevel=4,
+        )
 
     def _munge(self, Xv, codes, soft, sample_weight, seed):
         """The training rows followed by MUNGE rows, labelled by the teacher only."""

@@ -37,25 +37,27 @@ def column_statistics(X, sample_weight=None):
     """
     w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     w = w / w.max()  # no overflow in the sums
+    kept = w > 0
+
+    def weighted_rows():
+        for rows in _chunks(len(X)):
+            keep = kept[rows]
+            yield w[rows][keep], np.asarray(X[rows], dtype=np.float64)[keep]
+
+    magnitude = np.zeros(X.shape[1])
+    for _, x in weighted_rows():
+        magnitude = np.maximum(magnitude, np.abs(x).max(axis=0, initial=0.0))
+    # Sums of values divided by their magnitude (at most 1) cannot overflow.
+    unit = np.where(magnitude > 0, magnitude, 1.0)
     total = w.sum()
-
-    def weighted_sum(f):
-        return sum(w[rows] @ f(np.asarray(X[rows], dtype=np.float64)) for rows in _chunks(len(X)))
-
-    mean = weighted_sum(lambda x: x) / total
+    mean = sum(wc @ (x / unit) for wc, x in weighted_rows()) / total
     # Second pass on the residuals: the variance, and a correction of the
     # mean's rounding error (large offsets, such as timestamps).
-    shift = weighted_sum(lambda x: x - mean) / total
-    var = np.maximum(weighted_sum(lambda x: (x - mean) ** 2) / total - shift**2, 0.0)
-    mean = mean + shift
-    weighted = w > 0
-    magnitude = np.zeros(X.shape[1])
-    for rows in _chunks(len(X)):
-        if weighted[rows].any():
-            magnitude = np.maximum(magnitude, np.abs(X[rows][weighted[rows]]).max(axis=0))
-    std = np.sqrt(var)
-    near_constant = std <= np.count_nonzero(weighted) * np.finfo(np.float64).eps * magnitude
-    scale = np.where(near_constant, np.where(magnitude > 0, magnitude, 1.0), std)
+    shift = sum(wc @ (x / unit - mean) for wc, x in weighted_rows()) / total
+    var = sum(wc @ (x / unit - mean) ** 2 for wc, x in weighted_rows()) / total - shift**2
+    mean, std = (mean + shift) * unit, np.sqrt(np.maximum(var, 0.0)) * unit
+    near_constant = std <= np.count_nonzero(kept) * np.finfo(np.float64).eps * magnitude
+    scale = np.where(near_constant, unit, std)
     return mean, scale
 
 
@@ -69,9 +71,13 @@ class Standardize(nn.Module):
     Results are clipped to ``±1e6`` standard deviations, so a huge but
     finite row gives finite outputs.
 
+    Scalar statistics ``Standardize(0, 1)`` leave the inputs as they are (a
+    source network trained without sktkd): they are only clipped to the
+    float32 range.
+
     Parameters
     ----------
-    mean, scale : array-like of shape (n_features,)
+    mean, scale : array-like of shape (n_features,) or scalars
     """
 
     def __init__(self, mean, scale):
@@ -84,18 +90,22 @@ class Standardize(nn.Module):
         """Scaling with the (weighted) column statistics of ``X``."""
         return cls(*column_statistics(X, sample_weight))
 
+    @property
+    def _bound(self):
+        return _Z_CLIP if self.mean.dim() else float(np.finfo(np.float32).max)
+
     def transform(self, X):
         """Standardised float32 copy of the ndarray ``X``, a chunk of rows at a time."""
         mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
         Z = np.empty(X.shape, dtype=np.float32)
         for rows in _chunks(len(X)):
             z = (np.asarray(X[rows], dtype=np.float64) - mean) / scale
-            Z[rows] = np.clip(z, -_Z_CLIP, _Z_CLIP)
+            Z[rows] = np.clip(z, -self._bound, self._bound)
         return Z
 
     def forward(self, X):
         z = (X.to(torch.float64) - self.mean) / self.scale
-        return z.clamp(-_Z_CLIP, _Z_CLIP).to(torch.float32)
+        return z.clamp(-self._bound, self._bound).to(torch.float32)
 
 
 class MLP(nn.Module):

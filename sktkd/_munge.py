@@ -12,7 +12,9 @@ def munge(X, n_rounds, swap_prob, sd_divisor, rng):
     ``x`` is made in which each feature ``a``, with probability ``swap_prob``,
     is redrawn from ``N(x'_a, |x_a - x'_a| / sd_divisor)``: the copy moves
     toward its neighbour, with noise on the scale of the local spread. Values
-    are clipped to each feature's range in ``X``.
+    are clipped to each feature's range in ``X``. A feature whose values in
+    ``X`` are all integers (a code, a count, a flag) takes the neighbour's
+    value ``x'_a`` instead, as the paper does for nominal attributes.
 
     Unlike the paper's loop, which also perturbs the neighbour in place, the
     rounds are independent: the same distribution of rows, drawn vectorised.
@@ -41,5 +43,9 @@ def munge(X, n_rounds, swap_prob, sd_divisor, rng):
     x_near = np.tile(X[neighbour], (n_rounds, 1))
     redraw = rng.random(x.shape) < swap_prob
     drawn = rng.normal(x_near, np.abs(x - x_near) / sd_divisor)
+    # Integer-valued columns (codes, counts, flags) take the neighbour's value,
+    # as the paper does for nominal attributes: no fraction a teacher never saw.
+    integral = np.all(X == np.round(X), axis=0)
+    drawn = np.where(integral, x_near, drawn)
     x_new = np.where(redraw, drawn, x)
     return np.clip(x_new, X.min(axis=0), X.max(axis=0)).astype(X.dtype)

@@ -52,11 +52,13 @@ class Net(NeuralNet):
             torch.isfinite(p).all() for p in self.module_.parameters()
         ):
             return
+        temperature = getattr(self.criterion_, "temperature", 1.0)
+        extreme = f", or the temperature ({temperature:g})" if temperature != 1.0 else ""
         raise ValueError(
             f"Training diverged in epoch {len(self.history)}: the loss or the network's "
             "weights are no longer finite (NaN or inf). The learning rate is probably too "
             f"large for this optimizer (lr={self.lr}); inputs or sample weights of extreme "
-            "scale can also cause it. Try a smaller lr."
+            f"scale can also cause it{extreme}. Try a smaller lr."
         )
 
     def _set_training(self, training=True):

@@ -88,32 +88,37 @@ def load_weights(path):
 def load_into(network, state, head):
     """Copy ``state`` into ``network`` (``Sequential(standardize, body)``), head excluded.
 
-    ``state`` is the state dict of a whole sktkd network (keys ``standardize.*``
-    and ``body.*``) or of the body alone, whose inputs are then left unscaled.
-    Returns what was loaded, under the network's own key names.
+    ``state`` is the state dict of a whole sktkd network (its input scaling
+    ``standardize.mean`` and ``standardize.scale``, and ``body.*``) or of the
+    body alone, whose inputs are then left unscaled. Returns what was loaded,
+    under the network's own key names.
     """
-    if not any(key.startswith("body.") for key in state):
-        network.standardize = Standardize(torch.zeros(()), torch.ones(()))
-        state = {
-            **{f"standardize.{k}": v for k, v in network.standardize.state_dict().items()},
-            **{f"body.{k}": v for k, v in state.items()},
-        }
-    state = {k: v for k, v in state.items() if not k.startswith(head + ".")}
-    expected = {k for k in network.state_dict() if not k.startswith(head + ".")}
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    whole = {"standardize.mean", "standardize.scale"} <= state.keys()
+    scaling = [state["standardize.mean"], state["standardize.scale"]] if whole else [0.0, 1.0]
+    network.standardize = Standardize(*scaling)
+    # Keys within the body, and the names the file gives them (for messages).
+    if whole:
+        named = {k.removeprefix("body."): k for k in state if not k.startswith("standardize.")}
+    else:
+        named = {k: k for k in state}
+    body = {k: state[name] for k, name in named.items() if not f"body.{k}".startswith(head + ".")}
+    expected = {k for k in network.body.state_dict() if not f"body.{k}".startswith(head + ".")}
+    prefix = "body." if whole else ""
+    missing = sorted(prefix + k for k in expected - set(body))
+    unexpected = sorted(named[k] for k in set(body) - expected)
     if missing or unexpected:
         raise ValueError(
             "The weights file does not fit the network built from module / "
             f"hidden_layer_sizes: missing {missing}, unexpected {unexpected}."
         )
     try:
-        network.load_state_dict(state, strict=False)
+        network.body.load_state_dict(body, strict=False)
     except RuntimeError as exc:
         raise ValueError(
             f"The weights file does not fit the network built from module / "
             f"hidden_layer_sizes: {exc}"
         ) from exc
-    return state
+    return {f"body.{k}": v for k, v in body.items()}
 
 
 def find_head(network, head=None):

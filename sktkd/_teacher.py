@@ -18,6 +18,11 @@ def _is_estimator(teacher):
     return hasattr(teacher, "fit") and hasattr(teacher, "get_params")
 
 
+def is_refittable(teacher):
+    """Whether ``teacher`` can be cloned and fitted again (``teacher_cv``)."""
+    return _is_estimator(teacher) and not isinstance(teacher, FrozenEstimator)
+
+
 def check_teacher(teacher):
     """Raise a ``TypeError`` unless ``teacher`` can give soft labels."""
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
@@ -63,10 +68,12 @@ def _describe(teacher):
 
 
 def _final_estimator(teacher):
-    """The estimator inside ``FrozenEstimator`` and at the end of a ``Pipeline``."""
+    """The estimator that decides, inside ``FrozenEstimator``, a search or a ``Pipeline``."""
     while True:
         if isinstance(teacher, FrozenEstimator):
             teacher = teacher.estimator
+        elif hasattr(teacher, "best_estimator_"):  # a fitted GridSearchCV and kin
+            teacher = teacher.best_estimator_
         elif hasattr(teacher, "_final_estimator"):
             teacher = teacher._final_estimator
         else:
@@ -81,13 +88,18 @@ def _scores(teacher, X, X_array):
     """
     if isinstance(teacher, torch.nn.Module):
         # A network's outputs are logits over the student's classes, in order.
-        device = next(teacher.parameters(), torch.empty(0)).device
+        weight = next(teacher.parameters(), torch.empty(0))  # inputs take its device and dtype
         modes = [m.training for m in teacher.modules()]
         teacher.eval()
         try:
             with torch.no_grad():
-                inputs = torch.tensor(X_array, dtype=torch.float32, device=device)
-                logits = teacher(inputs).cpu().numpy()
+                logits = teacher(torch.tensor(X_array, dtype=weight.dtype, device=weight.device))
+            if not isinstance(logits, torch.Tensor):
+                raise ValueError(
+                    f"The teacher network {_describe(teacher)} returned a "
+                    f"{type(logits).__name__}; it must return a tensor of logits."
+                )
+            logits = logits.cpu().numpy()
         except RuntimeError as exc:
             raise ValueError(
                 f"The teacher network failed on input of shape {X_array.shape}: {exc}"
@@ -109,7 +121,9 @@ def _output_method(teacher):
     """``predict_proba`` when the teacher has it, else ``decision_function``."""
     if hasattr(teacher, "predict_proba"):
         return "predict_proba"
-    if getattr(_final_estimator(teacher), "decision_function_shape", None) == "ovo":
+    final = _final_estimator(teacher)
+    n_classes = len(getattr(final, "classes_", ()))
+    if getattr(final, "decision_function_shape", None) == "ovo" and n_classes != 2:
         raise ValueError(
             f"The teacher {_describe(teacher)} has decision_function_shape='ovo': its "
             "decision_function has one column per pair of classes, not per class, so it "
@@ -139,8 +153,9 @@ def check_output(output, method, teacher, n_rows, n_classes=None):
         or (columns is not None and output.shape[1:] != (() if binary_scores else (columns,)))
     ):
         expected = (n_rows,) if binary_scores else (n_rows, columns or "n_classes")
-        pairs = n_classes is not None and n_classes > 2
-        pairs = pairs and output.ndim == 2 and output.shape[1] == n_classes * (n_classes - 1) // 2
+        pairs = n_classes is not None and n_classes > 3 and output.ndim == 2
+        pairs = pairs and len(output) == n_rows
+        pairs = pairs and output.shape[1] == n_classes * (n_classes - 1) // 2
         hint = (
             " It looks like one column per pair of classes (one-vs-one); use a "
             "teacher with one column per class."
@@ -151,7 +166,10 @@ def check_output(output, method, teacher, n_rows, n_classes=None):
             f"{source} returned an array of shape {output.shape} for {n_rows} rows; "
             f"expected {expected}: one row per sample, one column per class.{hint}"
         )
-    bad = ~np.isfinite(output).reshape(len(output), -1).all(axis=1)
+    # Logits may rule a class out with -inf, as log-probabilities do with log(0).
+    rows = output.reshape(len(output), -1)
+    ruled_out = np.isneginf(rows) if method != "predict_proba" else False
+    bad = ~(np.isfinite(rows) | ruled_out).all(axis=1) | ~np.isfinite(rows).any(axis=1)
     if bad.any():
         raise ValueError(
             f"{source} returned NaN or infinite values in {int(bad.sum())} rows (first: "
@@ -240,7 +258,7 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
     log_probas = []
     for one in teachers:
-        if not _is_estimator(one) or isinstance(one, FrozenEstimator):
+        if not is_refittable(one):
             raise ValueError(
                 f"teacher_cv refits the teacher on folds, but {one!r} cannot be refitted "
                 "(a FrozenEstimator or an object without fit); use teacher_cv=None."

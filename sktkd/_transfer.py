@@ -11,7 +11,13 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NeuralClassifierBase, loss_weights, resolve_device, whole_network
+from ._base import (
+    NeuralClassifierBase,
+    drop_zero_weights,
+    loss_weights,
+    resolve_device,
+    whole_network,
+)
 from ._batches import Targets
 from ._losses import DistillationLoss
 from ._modules import Standardize
@@ -293,6 +299,7 @@ random_state, verbose, callbacks, **kwargs
         self._check_extra_params()
         device = resolve_device(self.device)
         Xv, _, codes, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
 
         seed = self._seed()
         with self._fork_rng(device):
@@ -316,29 +323,27 @@ random_state, verbose, callbacks, **kwargs
             return network, Z, find_head(network, self.head), {}
         if isinstance(self.source, (str, os.PathLike)):
             state = load_weights(self.source)
-            network = whole_network(
-                Standardize.from_data(Xv, sample_weight),
-                self._build_body(Xv.shape[1], n_classes),
-            )
+            network = whole_network(Standardize(0.0, 1.0), self._build_body(Xv.shape[1], n_classes))
             head = find_head(network, self.head)
             loaded = load_into(network, state, head)
             reference = {k: loaded[k] for k, _ in network.named_parameters() if k in loaded}
-            scaled = any(key.startswith("standardize.") for key in state)
         else:
             source, source_classes = source_network(self.source)
-            n_features = getattr(self.source, "n_features_in_", Xv.shape[1])
-            if n_features != Xv.shape[1]:
-                raise ValueError(
-                    f"X has {Xv.shape[1]} features, but the source network takes "
-                    f"{n_features}: the target task must have the source's features."
-                )
+            self._check_source_features(Xv)
             network = copy.deepcopy(source)
             head = find_head(network, self.head)
             reference = {k: p.detach() for k, p in source.named_parameters()}
             if not same_classes(source_classes, self.classes_):
                 replace_head(network, head, n_classes)
                 reference = {k: v for k, v in reference.items() if not k.startswith(head + ".")}
-            scaled = isinstance(self.source, NeuralClassifierBase)
+        # Scalar statistics: a source trained on unscaled inputs keeps them unscaled.
+        scaled = network.standardize.mean.dim() > 0
+        if scaled and len(network.standardize.mean) != Xv.shape[1]:
+            raise ValueError(
+                f"X has {Xv.shape[1]} features, but the source network's input scaling "
+                f"has {len(network.standardize.mean)}: the target task must have the "
+                "source's features."
+            )
         if scaled:
             target = Standardize.from_data(Xv, sample_weight)
             _warn_if_shifted(network.standardize, target, len(Xv))
@@ -349,6 +354,31 @@ random_state, verbose, callbacks, **kwargs
         Z = network.standardize.transform(Xv)
         self._check_output(network.body, Z, n_classes)
         return network, Z, head, reference
+
+    def _check_source_features(self, Xv):
+        """The target's features must be the source's: same number, same names."""
+        n_features = getattr(self.source, "n_features_in_", Xv.shape[1])
+        if n_features != Xv.shape[1]:
+            raise ValueError(
+                f"X has {Xv.shape[1]} features, but the source network takes "
+                f"{n_features}: the target task must have the source's features."
+            )
+        source_names = getattr(self.source, "feature_names_in_", None)
+        names = getattr(self, "feature_names_in_", None)
+        if source_names is not None and names is not None:
+            if list(source_names) != list(names):
+                raise ValueError(
+                    "The feature names of X differ from the source's, or are in another "
+                    f"order: the source was fitted on {list(source_names)}, X has "
+                    f"{list(names)}. Pass the source's columns, in its order."
+                )
+        elif source_names is not None or names is not None:
+            named = "the source" if names is None else "X"
+            warnings.warn(
+                f"Only {named} has feature names; the columns are matched by position.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _phases(self, n_groups):
         """(epochs, number of layer groups that train from the head down, lr factor)."""

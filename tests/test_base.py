@@ -310,3 +310,24 @@ def test_a_fit_near_chance_warns_and_a_good_one_does_not(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         TransferClassifier(**FAST, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_a_zero_weight_row_is_left_out_even_when_huge(make, data):
+    """0 * inf would poison the statistics; the row is dropped before anything sees it."""
+    X, y = data
+    X_bad, weight = X.copy(), np.ones(len(y))
+    X_bad[0], weight[0] = 1e160, 0.0
+    if make is ESTIMATORS[0]:
+        make = functools.partial(make, teacher=FrozenEstimator(GaussianNB().fit(X, y)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        weighted = make().fit(X_bad, y, sample_weight=weight)
+    dropped = make().fit(X[1:], y[1:])
+    np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), atol=1e-5)
+
+
+def test_an_extreme_temperature_is_named_when_training_diverges(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"diverged.*temperature \(1e-40\)"):
+        student(temperature=1e-40).fit(X, y)

@@ -13,6 +13,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC, LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch import NeuralNetClassifier
 
@@ -628,3 +629,14 @@ def test_unlabelled_rows_add_information_not_steps(data):
     assert len(model.history_[-1]["batches"]) == 4  # ceil(60 / 16), not ceil(300 / 16)
     munged = student(GaussianNB(), augment="munge", augment_factor=2, batch_size=16).fit(X, y)
     assert len(munged.history_[-1]["batches"]) == -(-900 // 16)  # synthetic rows count
+
+
+def test_one_hot_warning_names_only_remedies_that_can_help():
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:200], y[:200]
+    tree = DecisionTreeClassifier(random_state=0).fit(X, y)  # exactly one-hot in-sample
+    with pytest.warns(UserWarning, match="nearly one-hot") as record:
+        student(FrozenEstimator(tree)).fit(X, y)
+    message = str(record[0].message)
+    assert "with the unfitted teacher instead of a frozen one" in message
+    assert "higher temperature" not in message  # it cannot lift exact zeros

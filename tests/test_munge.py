@@ -49,3 +49,13 @@ def test_duplicate_rows_pair_with_each_other():
     X = np.array([[1.0, 1.0], [1.0, 1.0], [5.0, 5.0]])
     X_new = munge(X, 10, 1.0, 1.0, np.random.default_rng(0))
     np.testing.assert_array_equal(X_new[:2], X[:2])  # the neighbour's value, zero spread
+
+
+def test_integer_valued_features_take_the_neighbours_value():
+    """Codes and counts stay values seen in the data (the paper's rule for nominal ones)."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=200), rng.integers(0, 4, 200), rng.integers(0, 2, 200)])
+    X_new = munge(X, 3, 0.5, 1.0, np.random.default_rng(1))
+    assert set(np.unique(X_new[:, 1])) <= {0, 1, 2, 3}
+    assert set(np.unique(X_new[:, 2])) <= {0, 1}
+    assert not np.all(X_new[:, 0] == np.round(X_new[:, 0]))  # the real column is still drawn

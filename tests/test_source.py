@@ -87,3 +87,17 @@ def test_load_weights_reads_state_dicts_and_refuses_pickled_objects(tmp_path):
 def test_identity_scaling_leaves_inputs_as_they_are():
     X = torch.randn(3, 4)
     assert torch.equal(with_identity_scaling(nn.Identity())(X), X)
+
+
+def test_a_body_file_whose_module_has_an_attribute_named_body():
+    class UserNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = nn.Linear(4, 8), nn.Linear(8, 2)
+
+        def forward(self, X):
+            return self.head(self.body(X))
+
+    net = with_identity_scaling(UserNet())
+    loaded = load_into(net, UserNet().state_dict(), "body.head")
+    assert set(loaded) == {"body.body.weight", "body.body.bias"}

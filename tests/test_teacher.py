@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
-from sklearn.model_selection import cross_val_predict
+from sklearn.model_selection import GridSearchCV, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC, LinearSVC
 
@@ -256,3 +256,37 @@ def test_out_of_fold_logits_match_cross_val_predict():
     scores = out_of_fold_logits(LinearSVC(), X, y, cv=3)  # decision_function: [0, s]
     s = cross_val_predict(LinearSVC(), X, y, cv=3, method="decision_function")
     np.testing.assert_allclose(scores[:, 1] - scores[:, 0], s, rtol=1e-4, atol=1e-5)
+
+
+def test_one_vs_one_inside_a_fitted_search_is_refused_and_binary_is_fine():
+    X, y = make_classification(120, 5, n_informative=4, n_redundant=0, n_classes=3, random_state=0)
+    search = GridSearchCV(SVC(decision_function_shape="ovo"), {"C": [1.0, 10.0]}, cv=2)
+    for teacher in (search.fit(X, y), FrozenEstimator(search)):
+        with pytest.raises(ValueError, match="decision_function_shape='ovo'"):
+            teacher_logits(teacher, X, X, np.arange(3))
+    binary = SVC(decision_function_shape="ovo").fit(X, y == 0)  # one score: ovo is ovr
+    assert teacher_logits(binary, X, X, np.array([False, True])).shape == (120, 2)
+
+
+def test_no_one_vs_one_hint_for_a_row_mismatch():
+    teacher = OutputTeacher([0, 1, 2], [[0.2, 0.3, 0.5]] * 2)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\) for 3 rows") as error:
+        teacher_logits(teacher, X3, X3, np.array([0, 1, 2]))
+    assert "one-vs-one" not in str(error.value)
+
+
+def test_torch_teachers_tuple_outputs_float64_and_ruled_out_classes():
+    class TupleNet(torch.nn.Module):
+        def forward(self, X):
+            return X, X
+
+    with pytest.raises(ValueError, match="TupleNet.*returned a tuple"):
+        teacher_logits(TupleNet(), X3, X3, np.array([0, 1]))
+    double = torch.nn.Linear(2, 2).double()  # inputs take the teacher's dtype
+    assert teacher_logits(double, X3, X3, np.array([0, 1])).shape == (3, 2)
+    ruled_out = torch.nn.Linear(2, 2)
+    torch.nn.init.zeros_(ruled_out.weight)
+    with torch.no_grad():
+        ruled_out.bias.copy_(torch.tensor([0.0, float("-inf")]))
+    logits = teacher_logits(ruled_out, X3, X3, np.array([0, 1]))
+    assert (logits[:, 1] == -np.inf).all()  # like a probability of 0

@@ -458,3 +458,43 @@ def test_weights_file_of_the_whole_network_gets_target_statistics(source, tasks,
     model = target(tmp_path / "whole.pt", strategy="linear_probe", hidden_layer_sizes=(16,))
     model.fit(X, y % 2)
     np.testing.assert_allclose(model.standardize_.mean.numpy(), X.mean(axis=0))
+
+
+def test_unscaled_sources_take_raw_values_beyond_a_million(tasks):
+    """Only z-scores are clipped; a module's raw inputs pass as they are."""
+    _, _, X, y = tasks
+    X = X.copy()
+    X[:, 0] = 5e6 + 1e6 * X[:, 0] / X[:, 0].std()
+    module = nn.Sequential(nn.Linear(X.shape[1], 8), nn.ReLU(), nn.Linear(8, 2))
+    model = target(module, strategy="linear_probe").fit(X, y % 2)
+    np.testing.assert_array_equal(model.standardize_.transform(X), X.astype(np.float32))
+
+
+def test_a_non_finite_network_output_is_an_error_not_a_nan_probability(source, tasks):
+    _, _, X, _ = tasks
+    broken = pickle.loads(pickle.dumps(source))
+    with torch.no_grad():
+        broken.net_.module_.layers[0].bias[0] = float("nan")
+    with pytest.raises(ValueError, match="output is not finite"):
+        broken.predict_proba(X)
+
+
+def test_a_whole_network_file_of_an_unscaled_model_is_reusable(source, tasks, tmp_path):
+    _, _, X, y = tasks
+    torch.save(source.module_.body.state_dict(), tmp_path / "body.pt")
+    first = target(tmp_path / "body.pt", strategy="linear_probe").fit(X, y % 2)
+    torch.save(first.module_.state_dict(), tmp_path / "whole.pt")
+    again = target(tmp_path / "whole.pt", strategy="linear_probe").fit(X, y % 2)
+    assert again.standardize_.mean.dim() == 0  # scalar statistics: inputs stay unscaled
+
+
+def test_feature_names_must_match_the_sources(tasks):
+    pd = pytest.importorskip("pandas")
+    X_src, y_src, X, y = tasks
+    columns = [f"f{i}" for i in range(X.shape[1])]
+    src = target(None).fit(pd.DataFrame(X_src, columns=columns), y_src)
+    with pytest.raises(ValueError, match="feature names of X differ from the source's"):
+        target(src).fit(pd.DataFrame(X, columns=columns[::-1]), y)
+    with pytest.warns(UserWarning, match="Only the source has feature names"):
+        target(src).fit(X, y)
+    target(src).fit(pd.DataFrame(X, columns=columns), y)
