@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from scipy.special import softmax
 from sklearn.base import _fit_context
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -387,7 +388,7 @@ class DistilledClassifier(NeuralClassifierBase):
         kept = np.ones(len(Xv), dtype=bool) if sample_weight is None else sample_weight > 0
         if teacher_proba is not None:
             self.teacher_ = None
-            return check_teacher_proba(teacher_proba, len(Xv), self.classes_)[kept]
+            return check_teacher_proba(teacher_proba, len(Xv), self.classes_, kept)
         check_teacher(self.teacher)
         labelled = codes >= 0
         rows = np.flatnonzero(labelled)
@@ -396,8 +397,14 @@ class DistilledClassifier(NeuralClassifierBase):
         self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
         logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
         if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
+            rows = np.flatnonzero(labelled & kept)
             logits[rows] = out_of_fold_logits(
-                self.teacher, X_lab, y[rows], self.teacher_cv, weight_lab, self.teacher_weights
+                self.teacher,
+                _safe_indexing(X, rows),
+                y[rows],
+                self.teacher_cv,
+                None if sample_weight is None else sample_weight[rows],
+                self.teacher_weights,
             )
         asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
         if len(asked):
@@ -423,16 +430,18 @@ class DistilledClassifier(NeuralClassifierBase):
             return
         remedies = ["augment='munge' (synthetic rows the teacher labels)"]
         teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
-        if self.teacher_cv is None:
-            refittable = all(is_refittable(one) for one in teachers)
+        if self.teacher_cv is None and all(map(is_refittable, teachers)):
+            remedies.insert(0, "teacher_cv=5 (out-of-fold soft labels)")
+        elif self.teacher_cv is None and all(
+            is_refittable(one) or isinstance(one, FrozenEstimator) for one in teachers
+        ):
             remedies.insert(
                 0,
-                "teacher_cv=5 (out-of-fold soft labels)"
-                if refittable
-                else "teacher_cv=5 with the unfitted teacher instead of a frozen one "
+                "teacher_cv=5 with the unfitted teacher instead of a frozen one "
                 "(out-of-fold soft labels)",
             )
-        if np.isfinite(soft).all():  # a higher temperature cannot lift exact zeros
+        # A temperature flattens finite logits; it cannot lift exact zeros (-inf).
+        if np.isfinite(np.sort(soft, axis=1)[:, -2]).any():
             remedies.append("a higher temperature")
         warnings.warn(
             f"The teacher's soft labels on the training rows are nearly one-hot (on "

@@ -53,7 +53,7 @@ class Net(NeuralNet):
         ):
             return
         temperature = getattr(self.criterion_, "temperature", 1.0)
-        extreme = f", or the temperature ({temperature:g})" if temperature != 1.0 else ""
+        extreme = "" if 0.1 <= temperature <= 100 else f", or the temperature ({temperature:g})"
         raise ValueError(
             f"Training diverged in epoch {len(self.history)}: the loss or the network's "
             "weights are no longer finite (NaN or inf). The learning rate is probably too "

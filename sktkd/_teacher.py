@@ -68,14 +68,23 @@ def _describe(teacher):
 
 
 def _final_estimator(teacher):
-    """The estimator that decides, inside ``FrozenEstimator``, a search or a ``Pipeline``."""
+    """The estimator that decides, inside wrappers, searches and pipelines.
+
+    Looks through ``FrozenEstimator``, fitted searches (``best_estimator_``)
+    and meta-estimators (``estimator_``, or ``estimator`` before fitting),
+    and the last step of a ``Pipeline``.
+    """
     while True:
         if isinstance(teacher, FrozenEstimator):
             teacher = teacher.estimator
-        elif hasattr(teacher, "best_estimator_"):  # a fitted GridSearchCV and kin
+        elif hasattr(teacher, "best_estimator_"):
             teacher = teacher.best_estimator_
+        elif hasattr(teacher, "estimator_"):
+            teacher = teacher.estimator_
         elif hasattr(teacher, "_final_estimator"):
             teacher = teacher._final_estimator
+        elif _is_estimator(getattr(teacher, "estimator", None)):
+            teacher = teacher.estimator
         else:
             return teacher
 
@@ -84,7 +93,7 @@ def _scores(teacher, X, X_array):
     """Logits (or log-probabilities) of one teacher and the labels of its columns.
 
     ``X`` goes to scikit-learn teachers as given; ``X_array``, its validated
-    array, to a torch module as float32.
+    array, to a torch module in the dtype of the module's parameters.
     """
     if isinstance(teacher, torch.nn.Module):
         # A network's outputs are logits over the student's classes, in order.
@@ -111,18 +120,17 @@ def _scores(teacher, X, X_array):
     if not hasattr(teacher, "classes_"):
         raise TypeError(f"The teacher {teacher!r} has no classes_; is it fitted?")
     classes = np.asarray(teacher.classes_)
-    method = _output_method(teacher)
+    method = _output_method(teacher, len(classes))
     output = getattr(teacher, method)(X)
     output = check_output(output, method, teacher, len(X_array), len(classes))
     return _as_logits(output, method), classes
 
 
-def _output_method(teacher):
+def _output_method(teacher, n_classes):
     """``predict_proba`` when the teacher has it, else ``decision_function``."""
     if hasattr(teacher, "predict_proba"):
         return "predict_proba"
     final = _final_estimator(teacher)
-    n_classes = len(getattr(final, "classes_", ()))
     if getattr(final, "decision_function_shape", None) == "ovo" and n_classes != 2:
         raise ValueError(
             f"The teacher {_describe(teacher)} has decision_function_shape='ovo': its "
@@ -166,8 +174,11 @@ def check_output(output, method, teacher, n_rows, n_classes=None):
             f"{source} returned an array of shape {output.shape} for {n_rows} rows; "
             f"expected {expected}: one row per sample, one column per class.{hint}"
         )
-    # Logits may rule a class out with -inf, as log-probabilities do with log(0).
+    # Logits may rule a class out with -inf, as log-probabilities do with log(0);
+    # a binary score may be infinite either way (a certain decision).
     rows = output.reshape(len(output), -1)
+    if binary_scores:
+        rows = np.column_stack([np.zeros(len(output)), np.where(np.isinf(output), 0.0, output)])
     ruled_out = np.isneginf(rows) if method != "predict_proba" else False
     bad = ~(np.isfinite(rows) | ruled_out).all(axis=1) | ~np.isfinite(rows).any(axis=1)
     if bad.any():
@@ -195,7 +206,8 @@ def _as_logits(output, method):
         with np.errstate(divide="ignore"):
             return np.log(output)
     if output.ndim == 1:  # binary decision_function: one score s for classes_[1]
-        return np.column_stack([np.zeros_like(output), output])
+        certain = output == np.inf  # [0, inf] is [-inf, 0] up to a constant
+        return np.column_stack([np.where(certain, -np.inf, 0.0), np.where(certain, 0.0, output)])
     return output
 
 
@@ -263,7 +275,7 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
                 f"teacher_cv refits the teacher on folds, but {one!r} cannot be refitted "
                 "(a FrozenEstimator or an object without fit); use teacher_cv=None."
             )
-        method = _output_method(one)
+        method = _output_method(one, len(np.unique(y)))
         params = None if sample_weight is None else {"sample_weight": sample_weight}
         out = cross_val_predict(one, X, y, cv=cv, method=method, params=params)
         out = check_output(out, method, one, len(y), len(np.unique(y)))
@@ -271,14 +283,22 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
     return _combine(log_probas, weights)
 
 
-def check_teacher_proba(teacher_proba, n_samples, classes):
-    """Validate recorded soft labels and return their logits (``-inf`` for 0)."""
-    proba = check_array(teacher_proba, dtype=np.float64, input_name="teacher_proba")
+def check_teacher_proba(teacher_proba, n_samples, classes, rows=None):
+    """Validate recorded soft labels and return their logits (``-inf`` for 0).
+
+    Only ``rows`` (a boolean mask; default: all) are checked and returned: a
+    row of weight 0 counts as absent.
+    """
+    proba = check_array(
+        teacher_proba, dtype=np.float64, ensure_all_finite=False, input_name="teacher_proba"
+    )
     expected = (n_samples, len(classes))
     if proba.shape != expected:
         raise ValueError(
             f"teacher_proba has shape {proba.shape}, expected {expected}: one row per "
             f"sample and one column per class of y, in the order {list(classes)}."
         )
-    proba = check_output(proba, "predict_proba", None, n_samples, len(classes))
+    if rows is not None:
+        proba = proba[rows]
+    proba = check_output(proba, "predict_proba", None, len(proba), len(classes))
     return _as_logits(proba, "predict_proba").astype(np.float32)

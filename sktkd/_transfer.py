@@ -372,7 +372,9 @@ random_state, verbose, callbacks, **kwargs
                     f"order: the source was fitted on {list(source_names)}, X has "
                     f"{list(names)}. Pass the source's columns, in its order."
                 )
-        elif source_names is not None or names is not None:
+        elif isinstance(self.source, NeuralClassifierBase) and (
+            source_names is not None or names is not None
+        ):
             named = "the source" if names is None else "X"
             warnings.warn(
                 f"Only {named} has feature names; the columns are matched by position.",

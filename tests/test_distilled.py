@@ -640,3 +640,39 @@ def test_one_hot_warning_names_only_remedies_that_can_help():
     message = str(record[0].message)
     assert "with the unfitted teacher instead of a frozen one" in message
     assert "higher temperature" not in message  # it cannot lift exact zeros
+
+    class Sharp:  # an object teacher: teacher_cv can never refit it
+        classes_ = np.array([0, 1])
+
+        def predict_proba(self, X):
+            return np.eye(2)[tree.predict(X)]
+
+    with pytest.warns(UserWarning, match="nearly one-hot") as record:
+        student(Sharp()).fit(X, y)
+    assert "teacher_cv" not in str(record[0].message)
+
+
+def test_zero_weight_rows_are_never_labelled_by_the_teacher_even_out_of_fold(data):
+    X, y = data
+
+    class Watchful(DecisionTreeClassifier):  # a tree's fit copes with the huge row
+        def predict_proba(self, X):
+            assert np.abs(X).max() < 1e20, "the teacher was asked about a zero-weight row"
+            return super().predict_proba(X)
+
+    X_bad, weight = X.copy(), np.ones(len(y))
+    X_bad[5], weight[5] = 1e30, 0.0
+    proba = np.full((len(y), 3), 1 / 3)
+    proba[5] = np.nan  # a recorded row of weight 0 is absent too
+    student(None).fit(X_bad, y, sample_weight=weight, teacher_proba=proba)
+    student(Watchful(max_depth=3)).fit(X_bad, y, sample_weight=weight)
+    student(Watchful(max_depth=3), teacher_cv=3).fit(X_bad, y, sample_weight=weight)
+
+
+def test_one_vs_one_checks_know_the_classes_before_the_teacher_is_fitted(data):
+    X, y = data
+    binary = y == 0
+    student(SVC(decision_function_shape="ovo"), teacher_cv=3).fit(X, binary)  # 2 classes: fine
+    search = GridSearchCV(SVC(decision_function_shape="ovo"), {"C": [1.0, 2.0]}, cv=2)
+    with pytest.raises(ValueError, match="decision_function_shape='ovo'"):
+        student(search, teacher_cv=3).fit(X, y)

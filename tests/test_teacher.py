@@ -290,3 +290,9 @@ def test_torch_teachers_tuple_outputs_float64_and_ruled_out_classes():
         ruled_out.bias.copy_(torch.tensor([0.0, float("-inf")]))
     logits = teacher_logits(ruled_out, X3, X3, np.array([0, 1]))
     assert (logits[:, 1] == -np.inf).all()  # like a probability of 0
+
+
+def test_infinite_binary_scores_are_certain_decisions():
+    teacher = OutputTeacher([0, 1], [np.inf, -np.inf, 0.0], method="decision_function")
+    logits = teacher_logits(teacher, X3, X3, np.array([0, 1]))
+    np.testing.assert_allclose(softmax(logits.astype(float)), [[0, 1], [1, 0], [0.5, 0.5]])

@@ -498,3 +498,7 @@ def test_feature_names_must_match_the_sources(tasks):
     with pytest.warns(UserWarning, match="Only the source has feature names"):
         target(src).fit(X, y)
     target(src).fit(pd.DataFrame(X, columns=columns), y)
+    module = nn.Sequential(nn.Linear(X.shape[1], 4), nn.ReLU(), nn.Linear(4, 3))
+    with warnings.catch_warnings():  # a module never has feature names: nothing to match
+        warnings.simplefilter("error", UserWarning)
+        target(module).fit(pd.DataFrame(X, columns=columns), y)
