@@ -113,7 +113,7 @@ def test_every_teacher_output_is_checked_and_the_teacher_named(output, match):
 @pytest.mark.parametrize(
     "output, match",
     [
-        ([0.5, np.inf, 1.0], "NaN or infinite"),
+        ([0.5, np.nan, 1.0], "NaN or infinite"),
         ([[0.5, 1.0, 0.0]] * 3, r"shape \(3, 3\)"),
         ([0.5, 1.0], r"shape \(2,\) for 3 rows"),
     ],
@@ -237,7 +237,7 @@ def test_check_teacher_proba():
         check_teacher_proba([[1.5, -0.5], [0.5, 0.5]], 2, classes)
     with pytest.raises(ValueError, match="NaN"):
         check_teacher_proba([[np.nan, 0.5], [0.5, 0.5]], 2, classes)
-    with pytest.raises(ValueError, match="infinity"):
+    with pytest.raises(ValueError, match="NaN or infinite"):
         check_teacher_proba([[np.inf, 0.5], [0.5, 0.5]], 2, classes)
 
 
