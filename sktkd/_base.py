@@ -1,6 +1,8 @@
 """What both estimators share: parameters, data and label checks, seeding, the net."""
 
+import contextlib
 import copy
+import threading
 import warnings
 from collections import OrderedDict
 from numbers import Integral, Real
@@ -29,6 +31,14 @@ _INPUT_DTYPES = (np.float64, np.float32)
 
 # Parameters routed skorch-style to the module and optimizer constructors.
 _ROUTED_PREFIXES = ("module__", "optimizer__")
+
+
+# torch's random generator is one per process: seeded fits take turns.
+_TORCH_RNG_LOCK = threading.RLock()
+
+
+def _is_fitted_attribute(name):
+    return name.endswith("_") and not name.startswith("__")
 
 
 def loss_weights(sample_weight):
@@ -135,14 +145,15 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         return {**super().get_params(deep=deep), **self._extra_params()}
 
     def set_params(self, **params):
-        names = self._get_param_names()
-        extra = {
-            k: params.pop(k)
-            for k in list(params)
-            if k.startswith(_ROUTED_PREFIXES) or k.split("__")[0] not in names
-        }
+        """Set parameters; ``module__*`` and ``optimizer__*`` are routed ones.
+
+        Any other name must be a parameter (or ``<parameter>__<name>`` of an
+        estimator-valued one): fitted attributes and typos are refused with
+        scikit-learn's ``ValueError``.
+        """
+        routed = {k: params.pop(k) for k in list(params) if k.startswith(_ROUTED_PREFIXES)}
         super().set_params(**params)
-        vars(self).update(extra)
+        vars(self).update(routed)
         return self
 
     # --- fit helpers ----------------------------------------------------------
@@ -270,13 +281,37 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
+    @contextlib.contextmanager
     def _fork_rng(self, device):
-        """Global torch RNG state, restored on exit, so fits leave no trace."""
+        """Global torch RNG state, restored on exit, so fits leave no trace.
+
+        torch has one random generator per process: fits in threads (joblib's
+        threading backend) take turns in here, so each draws only from its own
+        seed, as a sequential fit would.
+        """
         dev = torch.device(device)
-        if dev.type != "cuda":
-            return torch.random.fork_rng(devices=[])
-        index = dev.index if dev.index is not None else torch.cuda.current_device()
-        return torch.random.fork_rng(devices=[index])
+        devices = []
+        if dev.type == "cuda":
+            devices = [dev.index if dev.index is not None else torch.cuda.current_device()]
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
+            yield
+
+    @contextlib.contextmanager
+    def _atomic_fit(self):
+        """Fitted attributes change only when fit succeeds.
+
+        On any exception, a ``KeyboardInterrupt`` included, the estimator is
+        left exactly as it was before the fit (fitted or not), and the
+        exception reaches the caller.
+        """
+        before = {k: v for k, v in vars(self).items() if _is_fitted_attribute(k)}
+        try:
+            yield
+        except BaseException:
+            for key in [k for k in vars(self) if _is_fitted_attribute(k)]:
+                delattr(self, key)
+            vars(self).update(before)
+            raise
 
     def _make_net(self, body, criterion, device, seed, net_class=Net, rows_per_epoch=None):
         """The skorch net that trains ``body`` on standardised rows."""

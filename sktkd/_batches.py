@@ -72,16 +72,24 @@ class SliceLoader:
         n = len(self.dataset)
         return n if self.rows_per_epoch is None or not self.shuffle else min(n, self.rows_per_epoch)
 
+    def _bounds(self):
+        """(start, stop) of each batch. A last batch of one row joins the one
+        before it: batch normalisation cannot train on a single row."""
+        n, size = self._n_rows(), self.batch_size
+        starts = list(range(0, n, size))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return list(zip(starts, [*starts[1:], n], strict=True))
+
     def __len__(self):
-        return -(-self._n_rows() // self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self):
-        n, size = self._n_rows(), self.batch_size
         if not self.shuffle:
-            for start in range(0, n, size):
-                yield self.dataset[start : start + size]
+            for start, stop in self._bounds():
+                yield self.dataset[start:stop]
             return
-        order = torch.randperm(len(self.dataset), generator=self.generator)[:n]
+        order = torch.randperm(len(self.dataset), generator=self.generator)[: self._n_rows()]
         order = order.to(self.dataset.X.device)
-        for start in range(0, n, size):
-            yield self.dataset[order[start : start + size]]
+        for start, stop in self._bounds():
+            yield self.dataset[order[start:stop]]

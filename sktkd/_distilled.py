@@ -301,47 +301,50 @@ class DistilledClassifier(NeuralClassifierBase):
         ConvergenceWarning
             When the student ends near chance on its own training rows.
         """
-        self._check_extra_params()
-        self._check_teacher_params(teacher_proba)
-        device = resolve_device(self.device)
-        Xv, y, codes, sample_weight = self._validate_fit_data(
-            X, y, sample_weight, self.unlabeled_label
-        )
-        soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba)
-        sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
-        if teacher_proba is None:
-            self._warn_if_soft_labels_are_hard(soft, codes)
-        seed = self._seed()
-        n_rows, X_train, weight_train = len(Xv), Xv, sample_weight
-        n_unlabelled = int(np.sum(codes < 0))
-        if self.augment == "munge":
-            X_train, codes, soft, weight_train = self._munge(Xv, codes, soft, sample_weight, seed)
-        # With alpha=0 the soft labels have no weight: don't carry them per batch.
-        targets = Targets(
-            codes,
-            soft if self.alpha > 0 else None,
-            loss_weights(weight_train),
-        )
-
-        with self._fork_rng(device):
-            torch.manual_seed(seed)
-            # Input statistics of the training rows, not of the synthetic ones.
-            network, Z = self._build_network(Xv, len(self.classes_), sample_weight)
-            if X_train is not Xv:
-                Z = network.standardize.transform(X_train)
-            criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
-            # Unlabelled rows add information, not steps: an epoch visits as many
-            # rows as there are labelled (and synthetic) ones, drawn among all.
-            # Counting them as steps made a student with 85% unlabelled rows
-            # train 6.7x longer and overfit (bench_unlabelled.py).
-            rows_per_epoch = len(Z) - n_unlabelled if n_unlabelled else None
-            net = self._make_net(
-                network.body, criterion, device, seed, rows_per_epoch=rows_per_epoch
+        with self._atomic_fit():
+            self._check_extra_params()
+            self._check_teacher_params(teacher_proba)
+            device = resolve_device(self.device)
+            Xv, y, codes, sample_weight = self._validate_fit_data(
+                X, y, sample_weight, self.unlabeled_label
             )
-            net.fit(self._dataset(Z, targets, device), None)
-        self.net_, self.standardize_ = net, network.standardize
-        # Near chance against both y and the teacher's decisions: nothing was learnt.
-        self._warn_if_near_chance(Z[:n_rows], codes[:n_rows], soft[:n_rows].argmax(axis=1))
+            soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba)
+            sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
+            if teacher_proba is None:
+                self._warn_if_soft_labels_are_hard(soft, codes)
+            seed = self._seed()
+            n_rows, X_train, weight_train = len(Xv), Xv, sample_weight
+            n_unlabelled = int(np.sum(codes < 0))
+            if self.augment == "munge":
+                X_train, codes, soft, weight_train = self._munge(
+                    Xv, codes, soft, sample_weight, seed
+                )
+            # With alpha=0 the soft labels have no weight: don't carry them per batch.
+            targets = Targets(
+                codes,
+                soft if self.alpha > 0 else None,
+                loss_weights(weight_train),
+            )
+
+            with self._fork_rng(device):
+                torch.manual_seed(seed)
+                # Input statistics of the training rows, not of the synthetic ones.
+                network, Z = self._build_network(Xv, len(self.classes_), sample_weight)
+                if X_train is not Xv:
+                    Z = network.standardize.transform(X_train)
+                criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
+                # Unlabelled rows add information, not steps: an epoch visits as many
+                # rows as there are labelled (and synthetic) ones, drawn among all.
+                # Counting them as steps made a student with 85% unlabelled rows
+                # train 6.7x longer and overfit (bench_unlabelled.py).
+                rows_per_epoch = len(Z) - n_unlabelled if n_unlabelled else None
+                net = self._make_net(
+                    network.body, criterion, device, seed, rows_per_epoch=rows_per_epoch
+                )
+                net.fit(self._dataset(Z, targets, device), None)
+            self.net_, self.standardize_ = net, network.standardize
+            # Near chance against both y and the teacher's decisions: nothing was learnt.
+            self._warn_if_near_chance(Z[:n_rows], codes[:n_rows], soft[:n_rows].argmax(axis=1))
         return self
 
     def _check_teacher_params(self, teacher_proba):

@@ -26,6 +26,23 @@ class Net(NeuralNet):
         kwargs.setdefault("predict_nonlinearity", None)
         super().__init__(*args, **kwargs)
 
+    def fit_loop(self, X, y=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # skorch ends training quietly on Ctrl-C and returns a half-trained
+        # net; the interrupt must reach the caller, whose fit then restores
+        # the estimator as it was.
+        self._interrupted = False
+        super().partial_fit(X, y, classes, **fit_params)
+        if self._interrupted:
+            raise KeyboardInterrupt
+        return self
+
     @property
     def _default_callbacks(self):
         # No internal validation split, so no valid_loss to record.

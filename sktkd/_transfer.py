@@ -2,6 +2,7 @@
 
 import copy
 import os
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -296,23 +297,24 @@ random_state, verbose, callbacks, **kwargs
         ConvergenceWarning
             When the network ends near chance on its own training rows.
         """
-        self._check_extra_params()
-        device = resolve_device(self.device)
-        Xv, _, codes, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
+        with self._atomic_fit():
+            self._check_extra_params()
+            device = resolve_device(self.device)
+            Xv, _, codes, sample_weight = self._validate_fit_data(X, y, sample_weight)
+            sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
 
-        seed = self._seed()
-        with self._fork_rng(device):
-            torch.manual_seed(seed)
-            network, Z, head, reference = self._start_network(Xv, sample_weight)
-            targets = Targets(codes, None, loss_weights(sample_weight))
-            dataset = self._dataset(Z, targets, device)
-            net = self._make_net(
-                network.body, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
-            ).initialize()
-            self._train_in_phases(net, network, head, dataset, reference, device)
-        self.net_, self.standardize_, self.head_ = net, network.standardize, head
-        self._warn_if_near_chance(Z, codes)
+            seed = self._seed()
+            with self._fork_rng(device):
+                torch.manual_seed(seed)
+                network, Z, head, reference = self._start_network(Xv, sample_weight)
+                targets = Targets(codes, None, loss_weights(sample_weight))
+                dataset = self._dataset(Z, targets, device)
+                net = self._make_net(
+                    network.body, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
+                ).initialize()
+                self._train_in_phases(net, network, head, dataset, reference, device)
+            self.net_, self.standardize_, self.head_ = net, network.standardize, head
+            self._warn_if_near_chance(Z, codes)
         return self
 
     def _start_network(self, Xv, sample_weight):
@@ -449,9 +451,15 @@ random_state, verbose, callbacks, **kwargs
         features : ndarray of shape (n_samples, head's input width)
         """
         check_is_fitted(self)
-        captured = []
+        captured, caller = [], threading.get_ident()
+
+        def capture(module, args):
+            # Other threads may run the same network meanwhile: keep our rows only.
+            if threading.get_ident() == caller:
+                captured.append(args[0])
+
         head = self.module_.get_submodule(self.head_)
-        hook = head.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
+        hook = head.register_forward_pre_hook(capture)
         try:
             self._forward(X)
         finally:

@@ -3,6 +3,7 @@
 import functools
 import pickle
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 from skorch.callbacks import Callback
 from torch import nn
 
@@ -331,3 +333,126 @@ def test_an_extreme_temperature_is_named_when_training_diverges(data):
     X, y = data
     with pytest.raises(ValueError, match=r"diverged.*temperature \(1e-40\)"):
         student(temperature=1e-40).fit(X, y)
+
+
+# --- interrupts, failed fits, parameters, threads ---------------------------------------
+
+
+class Interrupt(Callback):
+    """Ctrl-C during the given epoch."""
+
+    def __init__(self, epoch=2):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+FAULT_ESTIMATORS = {
+    "distilled": lambda **p: DistilledClassifier(
+        **{"teacher": GaussianNB(), **FAST, "random_state": 0, **p}
+    ),
+    "transfer": lambda **p: TransferClassifier(**{**FAST, "random_state": 0, **p}),
+}
+
+
+# --- 1. Ctrl-C reaches the caller; 2. a failed fit leaves the estimator as it was ---
+
+
+@pytest.mark.parametrize("make", FAULT_ESTIMATORS.values(), ids=FAULT_ESTIMATORS.keys())
+def test_an_interrupt_reaches_the_caller_and_leaves_the_estimator_as_it_was(make, data):
+    X, y = data
+    fresh = make(callbacks=[Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        fresh.fit(X, y)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+    fitted = make().fit(X, y)
+    before = fitted.predict_proba(X)
+    with pytest.raises(KeyboardInterrupt):
+        fitted.set_params(callbacks=[Interrupt()], max_epochs=30).fit(X, y)
+    np.testing.assert_array_equal(fitted.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("strategy", ["lp_ft", "gradual"])
+def test_an_interrupt_during_a_first_phase_does_not_move_on(strategy, data):
+    X, y = data
+    source = FAULT_ESTIMATORS["transfer"]().fit(X, y)
+    model = TransferClassifier(source, strategy=strategy, callbacks=[Interrupt(1)], **FAST)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert not hasattr(model, "net_")
+
+
+def test_an_interrupt_stops_a_grid_search(data):
+    X, y = data
+    search = GridSearchCV(
+        FAULT_ESTIMATORS["distilled"](callbacks=[Interrupt()]), {"alpha": [0.2, 0.8]}, cv=2
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert not hasattr(search, "best_estimator_")
+
+
+def test_a_failed_fit_leaves_the_previous_fit_intact(data):
+    X, y = data
+    model = FAULT_ESTIMATORS["distilled"](teacher=None).fit(X, y, teacher_proba=np.eye(3)[y])
+    before = model.predict_proba(X)
+    with pytest.raises(ValueError, match="teacher_proba has shape"):
+        model.fit(X, y, teacher_proba=np.eye(3)[y][:10])
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    with pytest.raises(ValueError):  # a refit on 3 features fails in the teacher's check
+        model.fit(X[:, :3], y, teacher_proba=np.eye(3)[y][:, :2])
+    assert model.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("make", FAULT_ESTIMATORS.values(), ids=FAULT_ESTIMATORS.keys())
+def test_a_failed_first_fit_leaves_the_estimator_cleanly_unfitted(make, data):
+    X, y = data
+    model = make(lr=1e6, optimizer=torch.optim.SGD)
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(X * 100, y)
+    assert not [k for k in vars(model) if k.endswith("_") and not k.startswith("__")]
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+# --- 3. set_params refuses what is not a parameter -------------------------------------
+
+
+@pytest.mark.parametrize("name", ["alpha_", "alpah", "classes_", "net_", "n_features_in_"])
+def test_set_params_refuses_names_that_are_not_parameters(name, data):
+    X, y = data
+    model = FAULT_ESTIMATORS["distilled"]().fit(X, y)
+    before = model.predict(X)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        model.set_params(**{name: None})
+    np.testing.assert_array_equal(model.predict(X), before)
+
+
+def test_set_params_keeps_routed_and_nested_parameters():
+    model = DistilledClassifier(DecisionTreeClassifier())
+    model.set_params(module__dropout=0.1, optimizer__weight_decay=1e-4, teacher__max_depth=3)
+    params = model.get_params()
+    assert params["module__dropout"] == 0.1 and params["optimizer__weight_decay"] == 1e-4
+    assert params["teacher__max_depth"] == 3
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        TransferClassifier().set_params(strategi="full")
+
+
+# --- threads -------------------------------------------------------------------------
+
+
+def test_fits_in_threads_are_repeatable_and_leave_the_global_rng_alone(data):
+    X, y = data
+    make = FAULT_ESTIMATORS["distilled"]
+    expected = make(module__dropout=0.5).fit(X, y).predict_proba(X)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: make(module__dropout=0.5).fit(X, y), range(4)))
+    assert torch.equal(torch.get_rng_state(), state)
+    for model in results:
+        np.testing.assert_array_equal(model.predict_proba(X), expected)

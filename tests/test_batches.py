@@ -1,5 +1,9 @@
+import pytest
 import torch
+from sklearn.naive_bayes import GaussianNB
+from torch import nn
 
+from sktkd import DistilledClassifier, TransferClassifier
 from sktkd._batches import SliceLoader, Targets, TensorDataset
 
 
@@ -50,3 +54,39 @@ def test_without_shuffle_batches_are_views_in_order():
 def test_rows_without_targets():
     ((X, y),) = SliceLoader(TensorDataset(torch.zeros(3, 2)), 8)
     assert X.shape == (3, 2) and y is None
+
+
+# --- batch normalisation never sees a one-row batch ---------------------------------------
+
+
+class WithBatchNorm(nn.Module):
+    def __init__(self, n_features_in, n_classes):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(n_features_in, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, n_classes)
+        )
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+@pytest.mark.parametrize("n_rows", [33, 65, 97])  # n % batch_size == 1
+@pytest.mark.parametrize("strategy", ["full", "linear_probe", "lp_ft", "gradual"])
+def test_batch_norm_networks_train_whatever_the_row_count(n_rows, strategy, data):
+    X, y = data
+    X, y = X[:n_rows], y[:n_rows]
+    params = {"module": WithBatchNorm, "batch_size": 32, "max_epochs": 2}
+    source = TransferClassifier(**params, random_state=0).fit(X, y)
+    TransferClassifier(source, strategy=strategy, probe_epochs=1, stage_epochs=1, **params).fit(
+        X, y
+    )
+    DistilledClassifier(GaussianNB(), **params).fit(X, y)
+
+
+def test_a_last_batch_of_one_row_joins_the_one_before():
+    for shuffle in (False, True):
+        loader = SliceLoader(make_dataset(9), batch_size=4, shuffle=shuffle)
+        batches = list(loader)
+        assert len(loader) == len(batches) == 2
+        assert [len(X) for X, _ in batches] == [4, 5]
+    assert [len(X) for X, _ in SliceLoader(make_dataset(1), batch_size=4)] == [1]

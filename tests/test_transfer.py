@@ -1,5 +1,6 @@
 import pickle
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -502,3 +503,17 @@ def test_feature_names_must_match_the_sources(tasks):
     with warnings.catch_warnings():  # a module never has feature names: nothing to match
         warnings.simplefilter("error", UserWarning)
         target(module).fit(pd.DataFrame(X, columns=columns), y)
+
+
+def test_transform_and_predict_proba_from_threads(data):
+    X, y = data
+    model = TransferClassifier(**FAST, random_state=0).fit(X, y)
+    features, proba = model.transform(X), model.predict_proba(X)
+
+    def work(i):
+        if i % 2:
+            return np.array_equal(model.transform(X), features)
+        return np.array_equal(model.predict_proba(X), proba)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(work, range(80)))
