@@ -1,8 +1,10 @@
 """Fit time of DistilledClassifier vs a plain PyTorch loop vs stock skorch.
 
-All contenders train the same network (input standardisation + MLP(128, 128))
-with Adam at lr 1e-3 on the same 50,000 x 100 float32 rows, on one thread,
-timed side by side and interleaved; the table reports medians and ratios.
+All contenders train the same network, MLP(128, 128), on the same 50,000 x
+100 raw float32 rows standardised once with the same statistics (the plain
+loop and skorch inside the timed fit, as a user would with a scaler; sktkd
+inside its fit), with Adam at lr 1e-3, on one thread, timed side by side and
+interleaved; the table reports medians and ratios.
 
 - plain PyTorch loop: the reference, written by hand as fast as we know how
   (rows gathered with ``index_select``, fused Adam, sktkd's default).
@@ -47,14 +49,19 @@ def make_data(seed=0):
 
 def network(X, seed):
     torch.manual_seed(seed)
-    return nn.Sequential(Standardize.from_data(X), MLP(X.shape[1], 5, HIDDEN))
+    return MLP(X.shape[1], 5, HIDDEN)
+
+
+def standardised(X):
+    """The rows scaled once, as sktkd does inside its fit."""
+    return Standardize.from_data(X).transform(X)
 
 
 def plain_loop(X, y, proba, batch_size, epochs, seed=0, distill=True):
     """The reference: a hand-written loop with the same loss and optimizer."""
     net = network(X, seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
-    X_t, y_t = torch.tensor(X), torch.tensor(y)
+    X_t, y_t = torch.tensor(standardised(X)), torch.tensor(y)
     t_t = torch.tensor(np.log(proba), dtype=torch.float32)
     generator = torch.Generator().manual_seed(seed)
     net.train()
@@ -104,7 +111,7 @@ def skorch_fit(X, y, proba, batch_size, epochs, seed=0, fused=False):
         verbose=0,
         **({"optimizer__fused": True} if fused else {}),
     )
-    return net.fit(X, y.astype(np.int64))
+    return net.fit(standardised(X), y.astype(np.int64))
 
 
 # name: (fit function, keyword arguments, loss, name of the reference row)

@@ -1,6 +1,7 @@
 """Command line: ``python -m sktkd demo`` (also the ``sktkd`` console script)."""
 
 import argparse
+import os
 import sys
 
 
@@ -33,6 +34,9 @@ def main(argv=None):
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error('--plot needs matplotlib: pip install "sktkd[plot]"')
+        folder = os.path.dirname(os.path.abspath(args.plot))
+        if not os.path.isdir(folder):
+            parser.error(f"--plot {args.plot}: the folder {folder} does not exist")
     results = run_demo(seed=args.seed, quick=args.quick, out=sys.stdout)
     print()
     print(format_results(results))

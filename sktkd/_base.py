@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.callbacks import Callback
 from torch import nn
 
 from ._batches import TensorDataset
@@ -39,6 +40,11 @@ _TORCH_RNG_LOCK = threading.RLock()
 
 def _is_fitted_attribute(name):
     return name.endswith("_") and not name.startswith("__")
+
+
+def untensor(X):
+    """A torch tensor as an ndarray (detached, on the CPU); anything else as it is."""
+    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
 
 
 def loss_weights(sample_weight):
@@ -129,7 +135,17 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             if key not in names and not key.startswith("_") and not key.endswith("_")
         }
 
-    def _check_extra_params(self):
+    def _check_params(self):
+        """Rules that parameter constraints cannot state: routed names, callbacks."""
+        for entry in self.callbacks or ():
+            callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
+            if not isinstance(callback, Callback) or (
+                isinstance(entry, tuple) and not isinstance(entry[0], str)
+            ):
+                raise TypeError(
+                    f"callbacks must hold skorch callbacks or (name, callback) pairs; got "
+                    f"{entry!r}."
+                )
         for key in self._extra_params():
             if not key.startswith(_ROUTED_PREFIXES):
                 raise TypeError(
@@ -166,7 +182,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         equals ``unlabeled_label`` get the code ``-1``. Weights are checked
         float64, as given (see :func:`loss_weights`).
         """
-        X, y = validate_data(self, X, y, dtype=_INPUT_DTYPES)
+        X, y = validate_data(self, untensor(X), untensor(y), dtype=_INPUT_DTYPES)
         labelled = np.ones(len(y), dtype=bool)
         if unlabeled_label is not None:
             labelled = ~(np.asarray(y, dtype=object) == unlabeled_label)
@@ -214,18 +230,32 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                     f"module is an instance, so the parameters {sorted(params)} cannot "
                     "reach its constructor; pass the module class instead."
                 )
-            return copy.deepcopy(self.module)  # never train the user's instance
+            return copy.deepcopy(self.module).float()  # never train the user's instance
         try:
-            return self.module(n_features_in=n_features, n_classes=n_classes, **params)
+            body = self.module(n_features_in=n_features, n_classes=n_classes, **params)
         except TypeError as exc:
             raise TypeError(
                 f"Could not build module {self.module!r} with n_features_in={n_features}, "
                 f"n_classes={n_classes} and {params}: {exc}"
             ) from exc
+        if not isinstance(body, nn.Module):
+            raise TypeError(
+                f"module {self.module!r} built a {type(body).__name__}, not a torch.nn.Module."
+            )
+        return body.float()  # the network computes in float32, whatever it was built in
 
     @staticmethod
     def _check_output(body, Z, n_classes):
-        """One forward pass on two standardised rows, so a mismatch fails here and clearly."""
+        """One forward pass on two standardised rows, so a mismatch fails here and clearly.
+
+        The body must end in logits: a final softmax would be applied twice.
+        """
+        last = [m for m in body.modules() if not list(m.children())][-1:]
+        if last and isinstance(last[0], (nn.Softmax, nn.LogSoftmax)):
+            raise ValueError(
+                f"The network ends in {type(last[0]).__name__}; it must return logits, "
+                "since predict_proba applies the softmax itself. Remove the final layer."
+            )
         device = next(body.parameters(), torch.empty(0)).device
         try:
             with torch.no_grad():
@@ -368,7 +398,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     def _forward(self, X):
         """The network's output on ``X``, checked like the training rows (a CPU tensor)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=False)
+        X = validate_data(self, untensor(X), dtype=_INPUT_DTYPES, reset=False)
         Z = self.standardize_.transform(X)
         out = self.net_.forward(self._dataset(Z, device=self.net_.device))
         bad = ~torch.isfinite(out).all(dim=1)

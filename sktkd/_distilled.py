@@ -11,7 +11,13 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import NeuralClassifierBase, drop_zero_weights, loss_weights, resolve_device
+from ._base import (
+    NeuralClassifierBase,
+    drop_zero_weights,
+    loss_weights,
+    resolve_device,
+    untensor,
+)
 from ._batches import Targets
 from ._losses import DistillationLoss
 from ._munge import munge
@@ -99,7 +105,8 @@ class DistilledClassifier(NeuralClassifierBase):
         Local-variance divisor ``s`` of MUNGE: larger values keep synthetic
         features closer to the neighbour's.
     module : torch.nn.Module class or instance, default=None
-        The student network; it must return logits. A class is built as
+        The student network; it must return logits (a final softmax is
+        refused) and computes in float32. A class is built as
         ``module(n_features_in=..., n_classes=..., **module__params)``; an
         instance is copied, never trained in place. ``None`` builds an MLP from
         ``hidden_layer_sizes``. Either way, the inputs are first standardised
@@ -301,8 +308,9 @@ class DistilledClassifier(NeuralClassifierBase):
         ConvergenceWarning
             When the student ends near chance on its own training rows.
         """
+        X = untensor(X)  # the teacher gets an array too
         with self._atomic_fit():
-            self._check_extra_params()
+            self._check_params()
             self._check_teacher_params(teacher_proba)
             device = resolve_device(self.device)
             Xv, y, codes, sample_weight = self._validate_fit_data(

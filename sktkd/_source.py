@@ -61,7 +61,11 @@ def source_network(source):
 
 
 def load_weights(path):
-    """A state dict read safely: safetensors, or ``torch.load(weights_only=True)``."""
+    """A state dict read safely: safetensors, or ``torch.load(weights_only=True)``.
+
+    Raises a ``ValueError`` naming the file when it is missing, unreadable,
+    not a dict of tensors under string names, or holds non-finite weights.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"The source weights file {path!r} does not exist.")
@@ -72,16 +76,27 @@ def load_weights(path):
             raise ImportError(
                 f"Reading {path!r} needs safetensors: pip install safetensors"
             ) from exc
-        return load_file(path, device="cpu")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors of many kinds: none is executed
+        try:
+            state = load_file(path, device="cpu")
+        except Exception as exc:  # SafetensorError and kin: a header that does not parse
+            raise ValueError(f"{path!r} is not a readable safetensors file: {exc}") from exc
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # pickle errors of many kinds: none is executed
+            raise ValueError(
+                f"{path!r} is not a weights file that loads with weights_only=True (a "
+                f"state_dict of tensors); whole pickled modules are refused: {exc}"
+            ) from exc
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise ValueError(
-            f"{path!r} is not a weights file that loads with weights_only=True (a "
-            f"state_dict of tensors); whole pickled modules are refused: {exc}"
-        ) from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path!r} does not hold a state_dict (a dict of tensors).")
+            f"{path!r} does not hold a state_dict (a dict of tensors under string names)."
+        )
+    broken = sorted(k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all())
+    if broken:
+        raise ValueError(f"{path!r} holds NaN or infinite weights in {broken}.")
     return state
 
 

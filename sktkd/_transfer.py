@@ -298,7 +298,7 @@ random_state, verbose, callbacks, **kwargs
             When the network ends near chance on its own training rows.
         """
         with self._atomic_fit():
-            self._check_extra_params()
+            self._check_params()
             device = resolve_device(self.device)
             Xv, _, codes, sample_weight = self._validate_fit_data(X, y, sample_weight)
             sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
@@ -333,6 +333,7 @@ random_state, verbose, callbacks, **kwargs
             source, source_classes = source_network(self.source)
             self._check_source_features(Xv)
             network = copy.deepcopy(source)
+            network.body.float()  # the network computes in float32, whatever its source did
             head = find_head(network, self.head)
             reference = {k: p.detach() for k, p in source.named_parameters()}
             if not same_classes(source_classes, self.classes_):
@@ -401,7 +402,7 @@ random_state, verbose, callbacks, **kwargs
         body = network.body
         groups = layer_groups(network, head)
         params = dict(network.named_parameters())
-        reference = {k: v.to(device) for k, v in reference.items()}
+        reference = {k: v.to(device=device, dtype=torch.float32) for k, v in reference.items()}
         for epochs, n_training, lr_factor in self._phases(len(groups)):
             if epochs == 0:
                 continue

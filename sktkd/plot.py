@@ -5,11 +5,15 @@ the axes. They accept a fitted estimator or a ``Pipeline`` ending in one.
 matplotlib is an optional dependency: ``pip install "sktkd[plot]"``.
 """
 
+from numbers import Integral
+
 import numpy as np
 from scipy.special import softmax
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_consistent_length, column_or_1d
 
+from ._base import NeuralClassifierBase
 from .metrics import _student_and_teacher_logits
 
 
@@ -39,6 +43,11 @@ def plot_learning_curve(estimator, *, label=None, ax=None):
     """
     if isinstance(estimator, Pipeline):
         estimator = estimator[-1]
+    if not isinstance(estimator, NeuralClassifierBase):
+        raise TypeError(
+            "plot_learning_curve needs a DistilledClassifier or TransferClassifier (or a "
+            f"Pipeline ending in one), got {type(estimator).__name__}."
+        )
     history = estimator.history_
     ax = _axes(ax)
     ax.plot(history[:, "epoch"], history[:, "train_loss"], label=label or type(estimator).__name__)
@@ -102,8 +111,11 @@ def plot_reliability(estimator, X, y, *, n_bins=10, ax=None):
     -------
     ax : matplotlib Axes
     """
+    if not isinstance(n_bins, Integral) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
     student, teacher, classes = _student_and_teacher_logits(estimator, X)
-    y = np.asarray(y)
+    y = column_or_1d(y)
+    check_consistent_length(student, y)
     ax = _axes(ax)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     for name, logits in [("teacher", teacher), ("student", student)]:

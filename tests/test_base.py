@@ -8,6 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -406,6 +409,8 @@ def test_a_failed_fit_leaves_the_previous_fit_intact(data):
         model.fit(X[:, :3], y, teacher_proba=np.eye(3)[y][:, :2])
     assert model.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(model.predict_proba(X), before)
+    with pytest.raises(ValueError, match="X has 3 features"):  # scikit-learn's, not torch's
+        model.predict(X[:, :3])
 
 
 @pytest.mark.parametrize("make", FAULT_ESTIMATORS.values(), ids=FAULT_ESTIMATORS.keys())
@@ -456,3 +461,86 @@ def test_fits_in_threads_are_repeatable_and_leave_the_global_rng_alone(data):
     assert torch.equal(torch.get_rng_state(), state)
     for model in results:
         np.testing.assert_array_equal(model.predict_proba(X), expected)
+
+
+# --- smaller raw errors, each a clear one before any work -----------------------------
+
+
+def test_callbacks_must_be_skorch_callbacks(data):
+    X, y = data
+    for bad in ([1], [("name", 1)], [(1, Callback())]):
+        with pytest.raises(TypeError, match="skorch callbacks"):
+            student(callbacks=bad).fit(X, y)
+    student(callbacks=[("named", Callback())]).fit(X, y)
+
+
+def test_a_module_class_must_build_a_module_and_trains_in_float32(data):
+    X, y = data
+    with pytest.raises(TypeError, match="built a int, not a torch.nn.Module"):
+        student(module=lambda n_features_in, n_classes: 3).fit(X, y)
+
+    def double(n_features_in, n_classes):
+        return nn.Linear(n_features_in, n_classes).double()
+
+    assert student(module=double).fit(X, y).score(X, y) > 0.5
+
+
+def test_tensors_that_require_grad_are_data(data):
+    X, y = data
+    X_t = torch.tensor(X, requires_grad=True)
+    model = student().fit(X_t, torch.tensor(y))
+    np.testing.assert_array_equal(model.predict(X_t), model.predict(X))
+    assert X_t.requires_grad and X_t.grad is None
+
+
+# --- the contract under fuzzing --------------------------------------------------------
+
+EXTREME = [0.0, 1.0, -1.0, 1e300, -1e300, 1e-300, 3e38, 65504.0]
+LABELS = {
+    "ints": lambda codes: codes,
+    "negative ints": lambda codes: -codes - 1,
+    "strings": lambda codes: np.array(["a", "b", "c"])[codes],
+    "bools": lambda codes: codes % 2 == 1,
+    "integer-valued floats": lambda codes: codes.astype(float),
+}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_fuzz_either_a_clear_error_or_a_valid_model(draw):
+    """Shapes, dtypes, extreme values, label and teacher kinds: never a raw error, never NaN."""
+    n, f = draw.draw(st.integers(1, 12)), draw.draw(st.integers(1, 3))
+    elements = st.one_of(st.floats(-1e6, 1e6), st.floats(-1, 1), st.sampled_from(EXTREME))
+    X = draw.draw(arrays(np.float64, (n, f), elements=elements))
+    if draw.draw(st.integers(0, 9)) == 0:  # now and then a value sklearn must refuse
+        X[draw.draw(st.integers(0, n - 1)), 0] = draw.draw(st.sampled_from([np.nan, np.inf]))
+    dtype = draw.draw(st.sampled_from(["float16", "float32", "float64", "int64", "bool", "O"]))
+    with np.errstate(all="ignore"):
+        X = X.astype(dtype) if dtype != "int64" else np.nan_to_num(X).clip(-1e9, 1e9).astype(dtype)
+    n_classes = draw.draw(st.sampled_from([1, 2, 2, 3, 3, 3]))
+    codes = np.array(draw.draw(st.permutations(np.arange(n) % n_classes)))
+    y = LABELS[draw.draw(st.sampled_from(sorted(LABELS)))](codes)
+    kind = draw.draw(st.sampled_from(["transfer", "naive bayes", "tree", "recorded"]))
+    params = {"hidden_layer_sizes": (4,), "max_epochs": 2, "batch_size": 4, "random_state": 0}
+    fit_params = {}
+    if kind == "transfer":
+        model = TransferClassifier(**params)
+    elif kind == "recorded":
+        model = DistilledClassifier(**params)
+        fit_params["teacher_proba"] = np.full((n, len(np.unique(y))), 1 / len(np.unique(y)))
+    else:
+        teacher = GaussianNB() if kind == "naive bayes" else DecisionTreeClassifier(max_depth=2)
+        model = DistilledClassifier(teacher, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.fit(X, y, **fit_params)
+        except (ValueError, TypeError) as error:
+            assert len(str(error)) > 20  # a message that names the problem
+            event(f"{type(error).__name__}: {str(error)[:40]}")
+            return
+        proba = model.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(model.predict(X).tolist()) <= set(model.classes_.tolist())
+    event("a valid model")

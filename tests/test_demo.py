@@ -45,3 +45,10 @@ def test_a_subcommand_is_required(capsys):
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2
+
+
+def test_a_plot_into_a_missing_folder_fails_before_the_demo(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--plot", "/no/such/dir/x.png"])
+    err = capsys.readouterr()
+    assert "does not exist" in err.err and "forest" not in err.out

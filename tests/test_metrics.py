@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -77,3 +78,12 @@ def test_errors(fitted, data):
         teacher_kl_divergence(recorded, X)
     with pytest.raises(ValueError, match="expecting 6 features"):
         teacher_agreement(fitted, X[:, :2])
+
+
+def test_a_failed_recorded_fit_leaves_no_claim_about_recorded_labels(data):
+    X, y = data
+    model = DistilledClassifier(**FAST)
+    with pytest.raises(ValueError, match="teacher_proba has shape"):
+        model.fit(X, y, teacher_proba=np.full((3, 3), 1 / 3))
+    with pytest.raises(NotFittedError):
+        teacher_agreement(model, X)

@@ -82,3 +82,13 @@ def test_plots_need_a_fitted_estimator(data):
         plot_learning_curve(DistilledClassifier())
     with pytest.raises(NotFittedError):
         plot_agreement(DistilledClassifier(), X)
+
+
+def test_plots_refuse_bad_arguments_before_drawing(student, data):
+    X, y = data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        plot_reliability(student, X, y[:-1])
+    with pytest.raises(ValueError, match="n_bins must be a positive integer"):
+        plot_reliability(student, X, y, n_bins=0)
+    with pytest.raises(TypeError, match="needs a DistilledClassifier or TransferClassifier"):
+        plot_learning_curve(GaussianNB().fit(X, y))

@@ -101,3 +101,29 @@ def test_a_body_file_whose_module_has_an_attribute_named_body():
     net = with_identity_scaling(UserNet())
     loaded = load_into(net, UserNet().state_dict(), "body.head")
     assert set(loaded) == {"body.body.weight", "body.body.bias"}
+
+
+@pytest.mark.parametrize(
+    "write, match",
+    [
+        (lambda p: p.write_text("not weights"), "not a readable safetensors file"),
+        (lambda p: p.write_bytes(b""), "not a readable safetensors file"),
+    ],
+)
+def test_unreadable_safetensors_files_name_the_file(tmp_path, write, match):
+    path = tmp_path / "broken.safetensors"
+    write(path)
+    with pytest.raises(ValueError, match=f"broken.safetensors.*{match}"):
+        load_weights(path)
+
+
+def test_weights_files_of_the_wrong_kind_or_with_nan_name_the_problem(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({1: torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="weights.pt.*tensors under string names"):
+        load_weights(path)
+    state = network().state_dict()
+    state["body.hidden.weight"][0, 0] = float("nan")
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r"weights.pt.*NaN or infinite weights in \['body.hidden"):
+        load_weights(path)

@@ -517,3 +517,14 @@ def test_transform_and_predict_proba_from_threads(data):
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(work, range(80)))
+
+
+def test_a_float64_source_trains_in_float32_and_a_final_softmax_is_refused(tasks):
+    _, _, X, y = tasks
+    double = nn.Sequential(nn.Linear(X.shape[1], 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    model = target(double).fit(X, y)
+    assert all(p.dtype == torch.float32 for p in model.module_.body.parameters())
+    assert next(double.parameters()).dtype == torch.float64  # the source is untouched
+    for final in (nn.Softmax(dim=1), nn.LogSoftmax(dim=1)):
+        with pytest.raises(ValueError, match=f"ends in {type(final).__name__}.*logits"):
+            target(nn.Sequential(nn.Linear(X.shape[1], 3), final)).fit(X, y)
