@@ -35,8 +35,16 @@ def main(argv=None):
         except ImportError:
             parser.error('--plot needs matplotlib: pip install "sktkd[plot]"')
         folder = os.path.dirname(os.path.abspath(args.plot))
-        if not os.path.isdir(folder):
-            parser.error(f"--plot {args.plot}: the folder {folder} does not exist")
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            parser.error(f"--plot {args.plot}: cannot write into the folder {folder}")
+        from matplotlib.figure import Figure
+
+        extension = os.path.splitext(args.plot)[1].lstrip(".").lower()
+        formats = Figure().canvas.get_supported_filetypes()
+        if extension not in formats:
+            parser.error(
+                f"--plot {args.plot}: not an image format matplotlib writes ({', '.join(formats)})"
+            )
     results = run_demo(seed=args.seed, quick=args.quick, out=sys.stdout)
     print()
     print(format_results(results))

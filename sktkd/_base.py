@@ -139,12 +139,19 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         """Rules that parameter constraints cannot state: routed names, callbacks."""
         for entry in self.callbacks or ():
             callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
-            if not isinstance(callback, Callback) or (
+            built = isinstance(callback, Callback)
+            if not (built or isinstance(callback, type) and issubclass(callback, Callback)) or (
                 isinstance(entry, tuple) and not isinstance(entry[0], str)
             ):
                 raise TypeError(
                     f"callbacks must hold skorch callbacks or (name, callback) pairs; got "
                     f"{entry!r}."
+                )
+        for key in vars(self):
+            if key.startswith(_ROUTED_PREFIXES) and key.endswith("_"):
+                raise TypeError(
+                    f"{type(self).__name__} got the parameter {key!r}: names ending in '_' "
+                    "are fitted attributes, not parameters."
                 )
         for key in self._extra_params():
             if not key.startswith(_ROUTED_PREFIXES):
@@ -167,6 +174,12 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         estimator-valued one): fitted attributes and typos are refused with
         scikit-learn's ``ValueError``.
         """
+        fitted = sorted(k for k in params if k.startswith(_ROUTED_PREFIXES) and k.endswith("_"))
+        if fitted:
+            raise ValueError(
+                f"Invalid parameter {fitted[0]!r} for estimator {type(self).__name__}: names "
+                "ending in '_' are fitted attributes, not parameters."
+            )
         routed = {k: params.pop(k) for k in list(params) if k.startswith(_ROUTED_PREFIXES)}
         super().set_params(**params)
         vars(self).update(routed)
@@ -250,12 +263,6 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
         The body must end in logits: a final softmax would be applied twice.
         """
-        last = [m for m in body.modules() if not list(m.children())][-1:]
-        if last and isinstance(last[0], (nn.Softmax, nn.LogSoftmax)):
-            raise ValueError(
-                f"The network ends in {type(last[0]).__name__}; it must return logits, "
-                "since predict_proba applies the softmax itself. Remove the final layer."
-            )
         device = next(body.parameters(), torch.empty(0)).device
         try:
             with torch.no_grad():
@@ -269,6 +276,15 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"The module must return logits of shape (n_samples, {n_classes}) for "
                 f"the {n_classes} classes; it returned {shape}."
+            )
+        # Outputs that are probabilities or log-probabilities come from a final
+        # softmax, which predict_proba would apply a second time.
+        probabilities = bool((out >= 0).all() and torch.allclose(out.sum(dim=1), torch.ones(1)))
+        if probabilities or torch.allclose(out.logsumexp(dim=1), torch.zeros(1), atol=1e-5):
+            raise ValueError(
+                "The module returns probabilities or log-probabilities (a final softmax or "
+                "log-softmax); it must return logits, since predict_proba applies the "
+                "softmax itself. Remove the final softmax."
             )
 
     def _build_network(self, X, n_classes, sample_weight=None):

@@ -308,7 +308,8 @@ class DistilledClassifier(NeuralClassifierBase):
         ConvergenceWarning
             When the student ends near chance on its own training rows.
         """
-        X = untensor(X)  # the teacher gets an array too
+        # Tensors are data: the teacher gets arrays too.
+        X, sample_weight, teacher_proba = map(untensor, (X, sample_weight, teacher_proba))
         with self._atomic_fit():
             self._check_params()
             self._check_teacher_params(teacher_proba)

@@ -18,6 +18,8 @@ class Net(NeuralNet):
     criterion, so the soft labels and weights of a row travel with its label.
     """
 
+    _interrupted = _stopped_by_callback = False
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("iterator_train", SliceLoader)
         kwargs.setdefault("iterator_valid", SliceLoader)
@@ -30,14 +32,14 @@ class Net(NeuralNet):
         try:
             return super().fit_loop(X, y, **fit_params)
         except KeyboardInterrupt:
-            self._interrupted = True
+            self._interrupted = not self._stopped_by_callback
             raise
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        # skorch ends training quietly on Ctrl-C and returns a half-trained
-        # net; the interrupt must reach the caller, whose fit then restores
-        # the estimator as it was.
-        self._interrupted = False
+        # skorch ends training quietly on any KeyboardInterrupt. One raised by a
+        # callback is its way to stop early; any other is the user's Ctrl-C,
+        # which must reach the caller, whose fit then restores the estimator.
+        self._interrupted = self._stopped_by_callback = False
         super().partial_fit(X, y, classes, **fit_params)
         if self._interrupted:
             raise KeyboardInterrupt
@@ -49,16 +51,21 @@ class Net(NeuralNet):
         return [(name, cb) for name, cb in super()._default_callbacks if name != "valid_loss"]
 
     def notify(self, method_name, **cb_kwargs):
+        getattr(self, method_name)(self, **cb_kwargs)  # the net's own (history rows)
         # Per-batch hooks reach only the callbacks that define them: skorch's
         # defaults leave them as no-ops, and calling those costs about as much
         # as slicing the batch.
-        if method_name not in _BATCH_HOOKS:
-            return super().notify(method_name, **cb_kwargs)
-        getattr(self, method_name)(self, **cb_kwargs)  # the net's own: new history rows
-        no_op = getattr(Callback, method_name)
+        no_op = getattr(Callback, method_name, None)
         for _, cb in self.callbacks_:
-            if getattr(type(cb), method_name, no_op) is not no_op:
+            if method_name in _BATCH_HOOKS and getattr(type(cb), method_name, no_op) is no_op:
+                continue
+            try:
                 getattr(cb, method_name)(self, **cb_kwargs)
+            except KeyboardInterrupt:
+                # A callback stops training the skorch way (EarlyStopping does):
+                # a normal end of the fit, not the user's Ctrl-C.
+                self._stopped_by_callback = True
+                raise
 
     def on_epoch_end(self, net, **kwargs):
         # A non-finite loss or weight never recovers: stop with the likely

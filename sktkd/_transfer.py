@@ -17,6 +17,7 @@ from ._base import (
     drop_zero_weights,
     loss_weights,
     resolve_device,
+    untensor,
     whole_network,
 )
 from ._batches import Targets
@@ -297,6 +298,7 @@ random_state, verbose, callbacks, **kwargs
         ConvergenceWarning
             When the network ends near chance on its own training rows.
         """
+        sample_weight = untensor(sample_weight)
         with self._atomic_fit():
             self._check_params()
             device = resolve_device(self.device)

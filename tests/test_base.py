@@ -21,7 +21,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping
 from torch import nn
 
 from sktkd import DistilledClassifier, TransferClassifier
@@ -341,15 +341,19 @@ def test_an_extreme_temperature_is_named_when_training_diverges(data):
 # --- interrupts, failed fits, parameters, threads ---------------------------------------
 
 
-class Interrupt(Callback):
-    """Ctrl-C during the given epoch."""
+class CtrlC(nn.Module):
+    """A linear network whose training is interrupted, as by Ctrl-C, at its ``at``-th step."""
 
-    def __init__(self, epoch=2):
-        self.epoch = epoch
+    def __init__(self, n_features_in=6, n_classes=3, at=10**9):
+        super().__init__()
+        self.layer, self.at, self.steps = nn.Linear(n_features_in, n_classes), at, 0
 
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
+    def forward(self, X):
+        if self.training:
+            self.steps += 1
+            if self.steps == self.at:
+                raise KeyboardInterrupt
+        return self.layer(X)
 
 
 FAULT_ESTIMATORS = {
@@ -366,23 +370,23 @@ FAULT_ESTIMATORS = {
 @pytest.mark.parametrize("make", FAULT_ESTIMATORS.values(), ids=FAULT_ESTIMATORS.keys())
 def test_an_interrupt_reaches_the_caller_and_leaves_the_estimator_as_it_was(make, data):
     X, y = data
-    fresh = make(callbacks=[Interrupt()])
+    fresh = make(module=CtrlC, module__at=20)
     with pytest.raises(KeyboardInterrupt):
         fresh.fit(X, y)
     with pytest.raises(NotFittedError):
         fresh.predict(X)
-    fitted = make().fit(X, y)
+    fitted = make(module=CtrlC).fit(X, y)
     before = fitted.predict_proba(X)
     with pytest.raises(KeyboardInterrupt):
-        fitted.set_params(callbacks=[Interrupt()], max_epochs=30).fit(X, y)
+        fitted.set_params(module__at=20).fit(X, y)
     np.testing.assert_array_equal(fitted.predict_proba(X), before)
+    fitted.set_params(module__at=10**9).fit(X, y)  # and it can be fitted again
 
 
 @pytest.mark.parametrize("strategy", ["lp_ft", "gradual"])
 def test_an_interrupt_during_a_first_phase_does_not_move_on(strategy, data):
     X, y = data
-    source = FAULT_ESTIMATORS["transfer"]().fit(X, y)
-    model = TransferClassifier(source, strategy=strategy, callbacks=[Interrupt(1)], **FAST)
+    model = TransferClassifier(CtrlC(at=3), strategy=strategy, **FAST)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y)
     assert not hasattr(model, "net_")
@@ -390,12 +394,21 @@ def test_an_interrupt_during_a_first_phase_does_not_move_on(strategy, data):
 
 def test_an_interrupt_stops_a_grid_search(data):
     X, y = data
-    search = GridSearchCV(
-        FAULT_ESTIMATORS["distilled"](callbacks=[Interrupt()]), {"alpha": [0.2, 0.8]}, cv=2
-    )
+    model = FAULT_ESTIMATORS["distilled"](module=CtrlC, module__at=20)
+    search = GridSearchCV(model, {"alpha": [0.2, 0.8]}, cv=2)
     with pytest.raises(KeyboardInterrupt):
         search.fit(X, y)
     assert not hasattr(search, "best_estimator_")
+
+
+@pytest.mark.parametrize("make", FAULT_ESTIMATORS.values(), ids=FAULT_ESTIMATORS.keys())
+def test_a_callback_that_stops_training_is_no_interrupt(make, data):
+    """skorch's EarlyStopping ends a fit by raising KeyboardInterrupt: the fit succeeds."""
+    X, y = data
+    stop = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)
+    model = make(callbacks=[stop], max_epochs=15).fit(X, y)
+    assert len(model.history_) < 15
+    model.predict(X)
 
 
 def test_a_failed_fit_leaves_the_previous_fit_intact(data):
@@ -427,7 +440,9 @@ def test_a_failed_first_fit_leaves_the_estimator_cleanly_unfitted(make, data):
 # --- 3. set_params refuses what is not a parameter -------------------------------------
 
 
-@pytest.mark.parametrize("name", ["alpha_", "alpah", "classes_", "net_", "n_features_in_"])
+@pytest.mark.parametrize(
+    "name", ["alpha_", "alpah", "classes_", "net_", "n_features_in_", "module__dropout_"]
+)
 def test_set_params_refuses_names_that_are_not_parameters(name, data):
     X, y = data
     model = FAULT_ESTIMATORS["distilled"]().fit(X, y)
@@ -471,7 +486,7 @@ def test_callbacks_must_be_skorch_callbacks(data):
     for bad in ([1], [("name", 1)], [(1, Callback())]):
         with pytest.raises(TypeError, match="skorch callbacks"):
             student(callbacks=bad).fit(X, y)
-    student(callbacks=[("named", Callback())]).fit(X, y)
+    student(callbacks=[("named", Callback()), GradientNormClipping]).fit(X, y)  # classes too
 
 
 def test_a_module_class_must_build_a_module_and_trains_in_float32(data):
@@ -544,3 +559,17 @@ def test_fuzz_either_a_clear_error_or_a_valid_model(draw):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert set(model.predict(X).tolist()) <= set(model.classes_.tolist())
     event("a valid model")
+
+
+def test_routed_names_ending_in_an_underscore_are_refused_at_fit(data):
+    X, y = data
+    with pytest.raises(TypeError, match="names ending in '_' are fitted attributes"):
+        student(module__dropout_=0.5).fit(X, y)
+
+
+def test_sample_weight_and_recorded_labels_as_tensors(data):
+    X, y = data
+    weight = torch.ones(len(y), requires_grad=True)
+    proba = torch.tensor(np.eye(3)[y], requires_grad=True)
+    DistilledClassifier(**FAST).fit(X, y, sample_weight=weight, teacher_proba=proba)
+    TransferClassifier(**FAST).fit(X, y, sample_weight=weight)

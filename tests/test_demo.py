@@ -47,8 +47,12 @@ def test_a_subcommand_is_required(capsys):
     assert exit_.value.code == 2
 
 
-def test_a_plot_into_a_missing_folder_fails_before_the_demo(capsys):
+@pytest.mark.parametrize(
+    "path, message",
+    [("/no/such/dir/x.png", "cannot write into"), ("demo.unknownext", "not an image format")],
+)
+def test_a_bad_plot_path_fails_before_the_demo(capsys, path, message):
     with pytest.raises(SystemExit):
-        main(["demo", "--plot", "/no/such/dir/x.png"])
+        main(["demo", "--plot", path])
     err = capsys.readouterr()
-    assert "does not exist" in err.err and "forest" not in err.out
+    assert message in err.err and "forest" not in err.out

@@ -526,5 +526,15 @@ def test_a_float64_source_trains_in_float32_and_a_final_softmax_is_refused(tasks
     assert all(p.dtype == torch.float32 for p in model.module_.body.parameters())
     assert next(double.parameters()).dtype == torch.float64  # the source is untouched
     for final in (nn.Softmax(dim=1), nn.LogSoftmax(dim=1)):
-        with pytest.raises(ValueError, match=f"ends in {type(final).__name__}.*logits"):
+        with pytest.raises(ValueError, match="probabilities or log-probabilities.*logits"):
             target(nn.Sequential(nn.Linear(X.shape[1], 3), final)).fit(X, y)
+
+    class Gated(nn.Module):  # a softmax inside, registered last, yet logits out
+        def __init__(self):
+            super().__init__()
+            self.fc, self.gate = nn.Linear(X.shape[1], 3), nn.Softmax(dim=1)
+
+        def forward(self, X):
+            return self.fc(X * self.gate(X))
+
+    target(Gated()).fit(X, y)
