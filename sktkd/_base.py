@@ -138,11 +138,10 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     def _check_params(self):
         """Rules that parameter constraints cannot state: routed names, callbacks."""
         for entry in self.callbacks or ():
-            callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
-            built = isinstance(callback, Callback)
-            if not (built or isinstance(callback, type) and issubclass(callback, Callback)) or (
-                isinstance(entry, tuple) and not isinstance(entry[0], str)
-            ):
+            # skorch takes a callback, a callback class, or a (name, either) pair.
+            name, callback = entry if isinstance(entry, tuple) and len(entry) == 2 else ("", entry)
+            is_class = isinstance(callback, type) and issubclass(callback, Callback)
+            if not isinstance(name, str) or not (isinstance(callback, Callback) or is_class):
                 raise TypeError(
                     f"callbacks must hold skorch callbacks or (name, callback) pairs; got "
                     f"{entry!r}."
@@ -279,8 +278,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             )
         # Outputs that are probabilities or log-probabilities come from a final
         # softmax, which predict_proba would apply a second time.
-        probabilities = bool((out >= 0).all() and torch.allclose(out.sum(dim=1), torch.ones(1)))
-        if probabilities or torch.allclose(out.logsumexp(dim=1), torch.zeros(1), atol=1e-5):
+        sums, log_sums = out.sum(dim=1), out.logsumexp(dim=1)
+        probabilities = bool((out >= 0).all() and torch.allclose(sums, torch.ones_like(sums)))
+        if probabilities or torch.allclose(log_sums, torch.zeros_like(log_sums), atol=1e-5):
             raise ValueError(
                 "The module returns probabilities or log-probabilities (a final softmax or "
                 "log-softmax); it must return logits, since predict_proba applies the "
@@ -401,9 +401,15 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     @property
     def module_(self):
-        """The trained network, ``Sequential(standardize, body)``: it takes raw features."""
+        """The trained network, ``Sequential(standardize, body)``: it takes raw features.
+
+        ``standardize_`` stays on the CPU (it standardises numpy rows, and a
+        pickle of it loads anywhere); here a copy joins the body's device.
+        """
         check_is_fitted(self)
-        return whole_network(self.standardize_, self.net_.module_)
+        body = self.net_.module_
+        device = next(body.parameters(), self.standardize_.mean).device
+        return whole_network(copy.deepcopy(self.standardize_).to(device), body)
 
     @property
     def history_(self):

@@ -351,7 +351,7 @@ class DistilledClassifier(NeuralClassifierBase):
                     network.body, criterion, device, seed, rows_per_epoch=rows_per_epoch
                 )
                 net.fit(self._dataset(Z, targets, device), None)
-            self.net_, self.standardize_ = net, network.standardize
+            self.net_, self.standardize_ = net, network.standardize.cpu()
             # Near chance against both y and the teacher's decisions: nothing was learnt.
             self._warn_if_near_chance(Z[:n_rows], codes[:n_rows], soft[:n_rows].argmax(axis=1))
         return self

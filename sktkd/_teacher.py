@@ -268,6 +268,7 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
     the sorted classes of ``y``, as the student's.
     """
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    n_classes = len(np.unique(y))
     log_probas = []
     for one in teachers:
         if not is_refittable(one):
@@ -275,10 +276,10 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
                 f"teacher_cv refits the teacher on folds, but {one!r} cannot be refitted "
                 "(a FrozenEstimator or an object without fit); use teacher_cv=None."
             )
-        method = _output_method(one, len(np.unique(y)))
+        method = _output_method(one, n_classes)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
         out = cross_val_predict(one, X, y, cv=cv, method=method, params=params)
-        out = check_output(out, method, one, len(y), len(np.unique(y)))
+        out = check_output(out, method, one, len(y), n_classes)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     return _combine(log_probas, weights)
 

@@ -43,13 +43,14 @@ _SHIFT_DEVIATIONS = 3
 
 def _warn_if_shifted(source, target, n_rows):
     """Warn when the target's inputs lie far from the source's: transfer may not help."""
-    gap = (target.mean - source.mean).abs()
-    far = (gap > _SHIFT_DEVIATIONS * source.scale) & (
-        gap > _SHIFT_DEVIATIONS * target.scale / n_rows**0.5
+    source_mean, source_scale = source.mean.cpu().numpy(), source.scale.cpu().numpy()
+    gap = np.abs(target.mean.numpy() - source_mean)
+    far = (gap > _SHIFT_DEVIATIONS * source_scale) & (
+        gap > _SHIFT_DEVIATIONS * target.scale.numpy() / n_rows**0.5
     )
-    shifted = np.flatnonzero(far.cpu().numpy())
+    shifted = np.flatnonzero(far)
     if len(shifted):
-        distance = (gap / source.scale).cpu().numpy()
+        distance = gap / source_scale
         columns = shifted[np.argsort(-distance[shifted])][:5].tolist()
         warnings.warn(
             f"The target's inputs are shifted from the source's: {len(shifted)} of "
@@ -315,7 +316,7 @@ random_state, verbose, callbacks, **kwargs
                     network.body, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
                 ).initialize()
                 self._train_in_phases(net, network, head, dataset, reference, device)
-            self.net_, self.standardize_, self.head_ = net, network.standardize, head
+            self.net_, self.standardize_, self.head_ = net, network.standardize.cpu(), head
             self._warn_if_near_chance(Z, codes)
         return self
 

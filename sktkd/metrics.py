@@ -11,7 +11,7 @@ from scipy.special import rel_entr, softmax
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import untensor
+from ._base import _INPUT_DTYPES, untensor
 from ._distilled import DistilledClassifier
 from ._teacher import teacher_logits
 
@@ -32,7 +32,7 @@ def _student_and_teacher_logits(estimator, X):
             "This student learnt from recorded teacher_proba: it has no teacher to compare with."
         )
     X = untensor(X)
-    X_array = validate_data(estimator, X, dtype=(np.float64, np.float32), reset=False)
+    X_array = validate_data(estimator, X, dtype=_INPUT_DTYPES, reset=False)
     teacher = teacher_logits(
         estimator.teacher_, X, X_array, estimator.classes_, estimator.teacher_weights
     )
