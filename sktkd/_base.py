@@ -9,20 +9,22 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.callbacks import Callback
+from skorch.helper import predefined_split
 from torch import nn
 
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize
 from ._net import Net
+from ._training import check_callbacks, copy_callbacks, fitted_curves, stopping, validation_scoring
 
 # Rows per forward pass at prediction time: large batches are fastest on CPU.
 _PREDICT_BATCH_SIZE = 4096
@@ -30,8 +32,9 @@ _PREDICT_BATCH_SIZE = 4096
 # Inputs keep float32 when given so, and become float64 otherwise.
 _INPUT_DTYPES = (np.float64, np.float32)
 
-# Parameters routed skorch-style to the module and optimizer constructors.
-_ROUTED_PREFIXES = ("module__", "optimizer__")
+# Parameters routed skorch-style to the module and optimizer constructors and
+# to the callbacks (``callbacks__<name>__<param>``, or ``callbacks__<name>``).
+_ROUTED_PREFIXES = ("module__", "optimizer__", "callbacks__")
 
 
 # torch's random generator is one per process: seeded fits take turns.
@@ -120,6 +123,12 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [None, list],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
     # --- skorch-style routed parameters -------------------------------------
@@ -156,8 +165,20 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             if not key.startswith(_ROUTED_PREFIXES):
                 raise TypeError(
                     f"{type(self).__name__} got an unexpected parameter {key!r}; extra "
-                    "parameters must be module__<name> or optimizer__<name>."
+                    "parameters must be module__<name>, optimizer__<name> or "
+                    "callbacks__<callback name>__<name>."
                 )
+
+    # Parameters a clone shares instead of copying: fit never modifies them,
+    # and a callback may hold what cannot be copied (a file, a lock).
+    _SHARED_ON_CLONE = ("callbacks",)
+
+    def __sklearn_clone__(self):
+        params = self.get_params(deep=False)
+        shared = {k: params.pop(k) for k in self._SHARED_ON_CLONE}
+        if shared["callbacks"] is not None:
+            shared["callbacks"] = list(shared["callbacks"])
+        return type(self)(**shared, **{k: clone(v, safe=False) for k, v in params.items()})
 
     def _routed(self, prefix):
         extra = self._extra_params()
@@ -167,7 +188,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         return {**super().get_params(deep=deep), **self._extra_params()}
 
     def set_params(self, **params):
-        """Set parameters; ``module__*`` and ``optimizer__*`` are routed ones.
+        """Set parameters; ``module__*``, ``optimizer__*`` and ``callbacks__*`` are routed ones.
 
         Any other name must be a parameter (or ``<parameter>__<name>`` of an
         estimator-valued one): fitted attributes and typos are refused with
@@ -186,28 +207,57 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     # --- fit helpers ----------------------------------------------------------
 
-    def _validate_fit_data(self, X, y, sample_weight, unlabeled_label=None):
+    def _continues(self, incremental):
+        """Whether this fit continues the fitted network (``partial_fit``, ``warm_start``)."""
+        return (incremental or self.warm_start) and hasattr(self, "net_")
+
+    def _validate_fit_data(
+        self, X, y, sample_weight, unlabeled_label=None, incremental=False, classes=None
+    ):
         """Checked ``X``, labels ``y``, their codes (sets ``classes_``), weights.
 
         ``X`` stays float32 when given so and is float64 otherwise: it is
         standardised in float64 before the network sees it. Rows whose label
         equals ``unlabeled_label`` get the code ``-1``. Weights are checked
-        float64, as given (see :func:`loss_weights`).
+        float64, as given (see :func:`loss_weights`). ``partial_fit``
+        (``incremental``) takes its classes from ``classes`` on the first call,
+        as scikit-learn's incremental classifiers do; a warm start keeps them.
         """
-        X, y = validate_data(self, untensor(X), untensor(y), dtype=_INPUT_DTYPES)
+        continues = self._continues(incremental)
+        X, y = validate_data(
+            self, untensor(X), untensor(y), dtype=_INPUT_DTYPES, reset=not continues
+        )
         labelled = np.ones(len(y), dtype=bool)
         if unlabeled_label is not None:
             labelled = ~(np.asarray(y, dtype=object) == unlabeled_label)
         check_classification_targets(y[labelled])
-        encoder = LabelEncoder().fit(y[labelled])
-        self.classes_ = encoder.classes_
+        if incremental:
+            if not hasattr(self, "net_"):
+                self.classes_ = None  # a first call takes them from `classes`
+            _check_partial_fit_first_call(self, classes)
+            known = self.classes_
+        else:
+            known = np.unique(y[labelled])
+            if continues and not np.array_equal(known, self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_.tolist()}, y has "
+                    f"{known.tolist()}."
+                )
+            self.classes_ = known
         if len(self.classes_) < 2:
             raise ValueError(
                 f"The data contains only one class, {self.classes_.tolist()}; a classifier "
                 "needs samples of at least 2 classes."
             )
+        unknown = np.setdiff1d(y[labelled], self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y holds labels {unknown.tolist()[:5]} that are not among classes "
+                f"{self.classes_.tolist()} given to the first call to partial_fit."
+            )
         codes = np.full(len(y), -1, dtype=np.int64)
-        codes[labelled] = encoder.transform(y[labelled])
+        codes[labelled] = np.searchsorted(self.classes_, y[labelled])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -215,12 +265,52 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
             weighted = np.unique(y[labelled & (sample_weight > 0)])
-            if len(weighted) < 2:
+            if len(weighted) < 2 and not incremental:
                 raise ValueError(
                     f"Only the classes {weighted.tolist()} have rows with a positive "
                     "sample_weight; a classifier needs at least 2 classes."
                 )
         return X, y, codes, sample_weight
+
+    def _student_weights(self, codes, sample_weight, incremental=False):
+        """``sample_weight`` times the weight of each row's class (``class_weight``).
+
+        As scikit-learn's classifiers combine them: ``"balanced"`` gives class
+        ``k`` the weight ``n_labelled / (n_classes * n_k)``; a dict maps labels
+        to weights (absent classes: 1). Unlabelled rows keep weight 1. Returns
+        float64 weights, or ``None`` when neither is given.
+        """
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, which sees one "
+                "chunk at a time: compute the weights on a large enough sample with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=..., "
+                "y=...) and pass them as a dict."
+            )
+        labelled = codes >= 0
+        present = np.unique(codes[labelled])
+        if self.class_weight == "balanced":
+            # Over the classes present, as compute_class_weight requires.
+            per_class = np.ones(len(self.classes_))
+            per_class[present] = compute_class_weight(
+                "balanced", classes=present, y=codes[labelled]
+            )
+        else:
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_[codes[labelled]]
+            )
+        weights = np.ones(len(codes))
+        weights[labelled] = per_class[codes[labelled]]
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError(
+                f"class_weight must be finite and non-negative, got {self.class_weight}."
+            )
+        weights = weights if sample_weight is None else weights * sample_weight
+        if not weights.any():
+            raise ValueError("class_weight and sample_weight leave no row with a positive weight.")
+        return weights
 
     def _check_hidden_layer_sizes(self):
         sizes = tuple(self.hidden_layer_sizes)
@@ -321,11 +411,14 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                 "the task. Check the inputs (a shift from the source's?), the learning rate "
                 "and max_epochs.",
                 ConvergenceWarning,
-                stacklevel=4,  # the caller of fit, through _fit_context
+                stacklevel=5,  # the caller of fit, through _fit_context
             )
 
-    def _seed(self):
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+    def _seed(self, continues=False):
+        top = np.iinfo(np.int32).max
+        seed = int(check_random_state(self.random_state).randint(top))
+        # A continued fit draws new batch orders: offset by the epochs done.
+        return (seed + len(self.net_.history)) % top if continues else seed
 
     @contextlib.contextmanager
     def _fork_rng(self, device):
@@ -359,9 +452,33 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             vars(self).update(before)
             raise
 
-    def _make_net(self, body, criterion, device, seed, net_class=Net, rows_per_epoch=None):
-        """The skorch net that trains ``body`` on standardised rows."""
-        return net_class(
+    def _make_net(
+        self,
+        body,
+        criterion,
+        device,
+        seed,
+        *,
+        net_class=Net,
+        rows_per_epoch=None,
+        valid=None,
+        valid_teacher_codes=None,
+        incremental=False,
+    ):
+        """The skorch net that trains ``body`` on standardised rows.
+
+        ``valid``, a :class:`TensorDataset`, is its validation split; its
+        callbacks are the validation scores, copies of the user's
+        ``callbacks`` and the stopping rule (see :mod:`sktkd._training`),
+        which ``partial_fit`` (``incremental``) goes without, as
+        ``MLPClassifier``'s does.
+        """
+        callbacks = copy_callbacks(self.callbacks)
+        if valid is not None:
+            callbacks = [*validation_scoring(valid_teacher_codes), *callbacks]
+        if not incremental:
+            callbacks.append(stopping(valid is not None, self.n_iter_no_change, self.tol))
+        net = net_class(
             iterator_train__rows_per_epoch=rows_per_epoch,
             module=body,
             criterion=criterion,
@@ -371,11 +488,33 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
-            callbacks=copy.deepcopy(self.callbacks),
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=callbacks,
             verbose=self.verbose,
             device=device,
             **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
+            **{f"callbacks__{k}": v for k, v in self._routed("callbacks__").items()},
         )
+        net.classes_ = np.arange(len(self.classes_))  # the net's y: class indices
+        return check_callbacks(net.initialize(), valid is not None, self._routed("callbacks__"))
+
+    def _resume(self, net):
+        """Give ``net`` (initialised) the fitted net's optimizer state and history.
+
+        The fitted net is left untouched, so a failed continued fit leaves the
+        estimator as it was. An optimizer over other parameters (a strategy
+        changed since) starts afresh.
+        """
+        try:
+            net.optimizer_.load_state_dict(copy.deepcopy(self.net_.optimizer_.state_dict()))
+        except ValueError:
+            pass
+        net.history_ = copy.deepcopy(self.net_.history_)
+        return net
+
+    def _set_fitted_curves(self, net, incremental=False):
+        """``n_iter_``, ``loss_curve_`` and the scores, as ``MLPClassifier`` names them."""
+        vars(self).update(fitted_curves(net.history, self.early_stopping and not incremental))
 
     def _optimizer_params(self):
         params = self._routed("optimizer__")
@@ -388,14 +527,14 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         return params
 
     @staticmethod
-    def _dataset(Z, targets=None, device="cpu"):
-        X = torch.as_tensor(Z, device=device)  # Z is ours: standardised, float32
-        if targets is None:
-            return TensorDataset(X)
-        return TensorDataset(
-            X,
-            type(targets)(*(None if t is None else torch.as_tensor(t).to(device) for t in targets)),
-        )
+    def _dataset(Z, codes=None, device="cpu", **extras):
+        """Standardised rows ``Z``, class indices ``codes`` and the loss's ``extras``."""
+
+        def tensor(a):
+            return None if a is None else torch.as_tensor(a).to(device)
+
+        # Z is ours: standardised, float32.
+        return TensorDataset(tensor(Z), tensor(codes), {k: tensor(v) for k, v in extras.items()})
 
     # --- prediction -------------------------------------------------------------
 
@@ -434,6 +573,38 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         return self._forward(X).numpy().astype(np.float64)
+
+    def decision_function(self, X):
+        """Confidence scores of ``X``: the network's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of ``classes_[1]`` minus that of
+            ``classes_[0]`` (positive: ``classes_[1]``), as scikit-learn's
+            binary classifiers give; otherwise the logits, columns in the
+            order of ``classes_``. ``predict`` takes the largest.
+        """
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities of ``X``, computed stably from the logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return log_softmax(self._logits(X), axis=1)
 
     def predict_proba(self, X):
         """Class probabilities of ``X``.

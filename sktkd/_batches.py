@@ -4,39 +4,34 @@ skorch's default ``DataLoader`` path collates one row at a time (about 6 µs a
 row); tabular data fits in memory, so a batch is one indexing operation.
 """
 
-from typing import NamedTuple
-
 import torch
 
 
-class Targets(NamedTuple):
-    """What a training row is trained towards.
+class TensorDataset(torch.utils.data.Dataset):
+    """Rows ``X`` (a float32 tensor), their labels ``y``, and what the loss alone needs.
 
-    ``labels`` are encoded class indices (``-1``: no label); ``teacher_logits``
-    and ``sample_weight`` are optional. Everything travels as one ``y`` so
-    that the row's input stays a plain tensor for the module.
+    A batch is ``(X, y)`` as skorch and its callbacks expect, ``y`` the encoded
+    class indices (``-1``: no label). Per-row terms of the loss (``extras``,
+    e.g. ``teacher_logits`` and ``sample_weight``) travel with ``X``: a batch's
+    ``X`` is then the dict ``{"X": rows, **extras}``, which the net unpacks
+    (:meth:`sktkd._net.Net.infer`, :meth:`~sktkd._net.Net.get_loss`). Scorers
+    and callbacks thus read labels where they read ``y``.
     """
 
-    labels: torch.Tensor
-    teacher_logits: torch.Tensor | None = None
-    sample_weight: torch.Tensor | None = None
-
-
-class TensorDataset(torch.utils.data.Dataset):
-    """Rows ``X`` (a float32 tensor) with optional :class:`Targets` ``y``."""
-
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, extras=None):
         self.X = X
         self.y = y
+        self.extras = {k: v for k, v in (extras or {}).items() if v is not None}
 
     def __len__(self):
         return len(self.X)
 
     def __getitem__(self, index):
         # ``index`` is a slice (a view, no copy) or a tensor of row indices.
-        if self.y is None:
-            return _take(self.X, index), None
-        return _take(self.X, index), Targets(*(_take(t, index) for t in self.y))
+        X, y = _take(self.X, index), _take(self.y, index)
+        if self.extras:
+            X = {"X": X, **{k: _take(v, index) for k, v in self.extras.items()}}
+        return X, y
 
 
 def _take(tensor, index):

@@ -1,5 +1,6 @@
 """DistilledClassifier: a small network trained on a teacher's soft labels."""
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -18,7 +19,6 @@ from ._base import (
     resolve_device,
     untensor,
 )
-from ._batches import Targets
 from ._losses import DistillationLoss
 from ._munge import munge
 from ._teacher import (
@@ -29,6 +29,7 @@ from ._teacher import (
     out_of_fold_logits,
     teacher_logits,
 )
+from ._training import validation_rows
 
 
 class DistilledClassifier(NeuralClassifierBase):
@@ -124,6 +125,35 @@ class DistilledClassifier(NeuralClassifierBase):
         Learning rate.
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Further arguments as ``optimizer__<name>``, e.g. ``optimizer__weight_decay``.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the labelled rows
+        (before the teacher is fitted, so it never sees them), record their
+        ``valid_loss``, accuracy ``valid_acc`` and agreement with the
+        teacher's classes ``valid_agreement`` each epoch, stop when
+        ``valid_acc`` has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs, and keep the best epoch's weights
+        (``MLPClassifier``'s rule). To follow another score, e.g. the
+        agreement, route skorch's parameters to the rule, named
+        ``"early_stopping"``: ``callbacks__early_stopping__monitor=
+        "valid_agreement"``. Without it, training stops by the same rule on the
+        training loss (no weights restored), as in ``MLPClassifier``.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the labelled rows held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` that training tolerates.
+    tol : float, default=1e-4
+        Smallest improvement of the monitored score (accuracy, or training
+        loss) that counts.
+    warm_start : bool, default=False
+        ``fit`` continues from the fitted student (its weights, optimizer
+        state, input standardisation and ``history_``) for ``max_epochs``
+        more, as ``MLPClassifier``'s; ``y`` must have the same classes.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the student's loss, multiplied with
+        ``sample_weight`` as in scikit-learn's classifiers (they also weigh
+        the input statistics). ``"balanced"``: ``n / (n_classes * n_k)``. The
+        teacher is fitted with ``sample_weight`` alone; unlabelled rows keep
+        weight 1.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:<index>"``, or ``"auto"`` (CUDA when available).
     random_state : int, RandomState instance or None, default=None
@@ -132,10 +162,20 @@ class DistilledClassifier(NeuralClassifierBase):
     verbose : int, default=0
         ``1`` prints skorch's table of epochs.
     callbacks : list of skorch callbacks, default=None
-        Added to skorch's defaults; copied, never modified.
+        skorch callbacks (instances or classes, optionally as ``(name,
+        callback)`` pairs), added to skorch's defaults. Each fit uses shallow
+        copies: the objects passed are never modified, and what they hold (a
+        file, a writer, a lock) is shared, not copied. They see ``y`` as class
+        indices (``-1``: unlabelled or synthetic rows) and the standardised
+        rows as ``X``, so skorch's ``EpochScoring("accuracy")``,
+        ``EarlyStopping``, ``Checkpoint``, ``LRScheduler`` and
+        ``ProgressBar`` work as on a skorch net; ``valid_loss`` exists with
+        ``early_stopping``.
     **kwargs
-        ``module__<name>`` and ``optimizer__<name>`` constructor arguments,
-        settable and grid-searchable like any parameter.
+        ``module__<name>``, ``optimizer__<name>`` constructor arguments, and
+        ``callbacks__<name>__<param>`` callback parameters (``<name>`` as
+        given, or the class name; ``callbacks__<name>=None`` drops one),
+        settable and grid-searchable like any parameter, as in skorch.
 
     Attributes
     ----------
@@ -157,7 +197,19 @@ class DistilledClassifier(NeuralClassifierBase):
         The trained student network, ``Sequential(standardize, body)``: it
         takes raw features and returns logits.
     history_ : skorch.History
-        Per-epoch training record (``history_[:, "train_loss"]``).
+        Per-epoch training record (``history_[:, "train_loss"]``, and
+        ``"valid_loss"``, ``"valid_acc"``, ``"valid_agreement"`` with
+        ``early_stopping``).
+    n_iter_ : int
+        Epochs trained, over all fits of a warm start or ``partial_fit``.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch with ``early_stopping``; else ``None``.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; ``None`` without ``early_stopping``.
+    best_loss_ : float or None
+        Lowest training loss without ``early_stopping``; else ``None``.
 
     See Also
     --------
@@ -243,6 +295,12 @@ class DistilledClassifier(NeuralClassifierBase):
         batch_size=64,
         lr=1e-3,
         optimizer=torch.optim.Adam,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        class_weight=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -266,6 +324,12 @@ class DistilledClassifier(NeuralClassifierBase):
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.class_weight = class_weight
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -308,56 +372,146 @@ class DistilledClassifier(NeuralClassifierBase):
         ConvergenceWarning
             When the student ends near chance on its own training rows.
         """
+        return self._fit(X, y, sample_weight, teacher_proba)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None, teacher_proba=None):
+        """One pass (epoch) over ``X, y``, continuing the fitted student.
+
+        The basis of training on data that does not fit in memory: call it
+        once per chunk. The first call builds the student, with the input
+        standardisation computed from that call's rows; later calls keep it.
+        No validation split and no stopping rule apply, as in
+        ``MLPClassifier.partial_fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the task; required on the first call, as in
+            scikit-learn's incremental classifiers.
+        sample_weight : array-like of shape (n_samples,), default=None
+        teacher_proba : array-like of shape (n_samples, n_classes), default=None
+            Recorded soft labels of these rows (requires ``teacher=None``).
+
+        Returns
+        -------
+        self : DistilledClassifier
+
+        Raises
+        ------
+        ValueError
+            As ``fit``; also when the teacher would need fitting (pass a fitted
+            one in ``FrozenEstimator``, or ``teacher_proba``), with
+            ``teacher_cv`` or ``class_weight="balanced"``, and when ``classes``
+            is missing on the first call or ``y`` holds other labels.
+        """
+        return self._fit(X, y, sample_weight, teacher_proba, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, teacher_proba, incremental=False, classes=None):
         # Tensors are data: the teacher gets arrays too.
         X, sample_weight, teacher_proba = map(untensor, (X, sample_weight, teacher_proba))
         with self._atomic_fit():
             self._check_params()
-            self._check_teacher_params(teacher_proba)
+            self._check_teacher_params(teacher_proba, incremental)
             device = resolve_device(self.device)
+            continues = self._continues(incremental)
             Xv, y, codes, sample_weight = self._validate_fit_data(
-                X, y, sample_weight, self.unlabeled_label
+                X, y, sample_weight, self.unlabeled_label, incremental, classes
             )
-            soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba)
-            sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
-            if teacher_proba is None:
+            weight = self._student_weights(codes, sample_weight, incremental)
+            kept = np.ones(len(Xv), dtype=bool) if weight is None else weight > 0
+            seed = self._seed(continues)
+            valid = np.zeros(len(Xv), dtype=bool)
+            if self.early_stopping and not incremental:
+                valid = validation_rows(np.where(kept, codes, -1), self.validation_fraction, seed)
+            soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba, kept, valid)
+            weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
+            if teacher_proba is None and not incremental:
                 self._warn_if_soft_labels_are_hard(soft, codes)
-            seed = self._seed()
-            n_rows, X_train, weight_train = len(Xv), Xv, sample_weight
-            n_unlabelled = int(np.sum(codes < 0))
+            # The student trains on the other rows; held-out ones only score it.
+            train = ~valid
+            X_tr, codes_tr, soft_tr = Xv[train], codes[train], soft[train]
+            weight_tr = None if weight is None else weight[train]
+            n_rows, X_aug, weight_aug = len(X_tr), X_tr, weight_tr
+            n_unlabelled = int(np.sum(codes_tr < 0))
             if self.augment == "munge":
-                X_train, codes, soft, weight_train = self._munge(
-                    Xv, codes, soft, sample_weight, seed
+                X_aug, codes_tr, soft_tr, weight_aug = self._munge(
+                    X_tr, codes_tr, soft_tr, weight_tr, seed
                 )
             # With alpha=0 the soft labels have no weight: don't carry them per batch.
-            targets = Targets(
-                codes,
-                soft if self.alpha > 0 else None,
-                loss_weights(weight_train),
-            )
+            carried = soft if self.alpha > 0 else None
 
             with self._fork_rng(device):
                 torch.manual_seed(seed)
-                # Input statistics of the training rows, not of the synthetic ones.
-                network, Z = self._build_network(Xv, len(self.classes_), sample_weight)
-                if X_train is not Xv:
-                    Z = network.standardize.transform(X_train)
+                if continues:
+                    standardize = self.standardize_
+                    body = copy.deepcopy(self.net_.module_)
+                    Z = standardize.transform(X_tr)
+                else:
+                    # Input statistics of the training rows, not of the synthetic ones.
+                    network, Z = self._build_network(X_tr, len(self.classes_), weight_tr)
+                    standardize, body = network.standardize, network.body
+                Z_aug = Z if X_aug is X_tr else standardize.transform(X_aug)
+                train_set = self._dataset(
+                    Z_aug,
+                    codes_tr,
+                    device,
+                    teacher_logits=soft_tr if self.alpha > 0 else None,
+                    sample_weight=loss_weights(weight_aug),
+                )
+                valid_set = teacher_codes = None
+                if valid.any():
+                    valid_set = self._dataset(
+                        standardize.transform(Xv[valid]),
+                        codes[valid],
+                        device,
+                        teacher_logits=None if carried is None else carried[valid],
+                        sample_weight=loss_weights(None if weight is None else weight[valid]),
+                    )
+                    teacher_codes = soft[valid].argmax(axis=1)
                 criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
                 # Unlabelled rows add information, not steps: an epoch visits as many
                 # rows as there are labelled (and synthetic) ones, drawn among all.
                 # Counting them as steps made a student with 85% unlabelled rows
                 # train 6.7x longer and overfit (bench_unlabelled.py).
-                rows_per_epoch = len(Z) - n_unlabelled if n_unlabelled else None
+                rows_per_epoch = len(Z_aug) - n_unlabelled if n_unlabelled else None
                 net = self._make_net(
-                    network.body, criterion, device, seed, rows_per_epoch=rows_per_epoch
+                    body,
+                    criterion,
+                    device,
+                    seed,
+                    rows_per_epoch=rows_per_epoch,
+                    valid=valid_set,
+                    valid_teacher_codes=teacher_codes,
+                    incremental=incremental,
                 )
-                net.fit(self._dataset(Z, targets, device), None)
-            self.net_, self.standardize_ = net, network.standardize.cpu()
-            # Near chance against both y and the teacher's decisions: nothing was learnt.
-            self._warn_if_near_chance(Z[:n_rows], codes[:n_rows], soft[:n_rows].argmax(axis=1))
+                if continues:
+                    self._resume(net)
+                net.partial_fit(train_set, epochs=1 if incremental else self.max_epochs)
+            self.net_, self.standardize_ = net, standardize.cpu()
+            self._set_fitted_curves(net, incremental)
+            if not incremental:
+                # Near chance against both y and the teacher's decisions: nothing was learnt.
+                self._warn_if_near_chance(Z[:n_rows], codes_tr[:n_rows], soft_tr[:n_rows].argmax(1))
         return self
 
-    def _check_teacher_params(self, teacher_proba):
+    def _check_teacher_params(self, teacher_proba, incremental=False):
         """Rules across the teacher parameters and ``teacher_proba``."""
+        if incremental and self.teacher_cv is not None:
+            raise ValueError(
+                "teacher_cv refits the teacher on folds of all the rows; partial_fit sees "
+                "one chunk at a time. Use teacher_cv=None with partial_fit."
+            )
+        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        if incremental and teacher_proba is None and any(map(is_refittable, teachers)):
+            raise ValueError(
+                "partial_fit needs a teacher that is already fitted: pass "
+                "teacher=FrozenEstimator(fitted_teacher) (or an object without fit), or "
+                "recorded soft labels with partial_fit(X, y, teacher_proba=P). A teacher "
+                "fitted on each chunk would change from one call to the next."
+            )
         if teacher_proba is not None:
             if self.teacher is not None:
                 raise ValueError(
@@ -391,18 +545,18 @@ class DistilledClassifier(NeuralClassifierBase):
                     f"teacher_weights must be non-negative with a positive sum, got {weights}."
                 )
 
-    def _soft_labels(self, X, y, Xv, codes, sample_weight, teacher_proba):
-        """Teacher logits of the rows of positive weight, aligned to ``classes_``.
+    def _soft_labels(self, X, y, Xv, codes, sample_weight, teacher_proba, kept, valid):
+        """Teacher logits of the ``kept`` rows, aligned to ``classes_``.
 
-        The teacher is fitted on the labelled rows with the weights as given;
-        a row of weight 0 counts as absent and is never labelled.
+        The teacher is fitted on the labelled rows outside the validation rows
+        (``valid``), with ``sample_weight`` as given; a row that is not kept
+        (weight 0) counts as absent and is never labelled.
         """
-        kept = np.ones(len(Xv), dtype=bool) if sample_weight is None else sample_weight > 0
         if teacher_proba is not None:
             self.teacher_ = None
             return check_teacher_proba(teacher_proba, len(Xv), self.classes_, kept)
         check_teacher(self.teacher)
-        labelled = codes >= 0
+        labelled = (codes >= 0) & ~valid
         rows = np.flatnonzero(labelled)
         X_lab = X if labelled.all() else _safe_indexing(X, rows)
         weight_lab = None if sample_weight is None else sample_weight[rows]
@@ -462,7 +616,7 @@ class DistilledClassifier(NeuralClassifierBase):
             "nothing the labels do not. Forests, boosting and nearest neighbours are "
             "this confident on their own training rows. Remedies: " + "; ".join(remedies) + ".",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def _munge(self, Xv, codes, soft, sample_weight, seed):

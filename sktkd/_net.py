@@ -6,7 +6,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._batches import SliceLoader
+from ._batches import SliceLoader, TensorDataset
 
 _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
 
@@ -14,8 +14,12 @@ _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
 class Net(NeuralNet):
     """skorch ``NeuralNet`` fed by :class:`~sktkd._batches.SliceLoader`.
 
-    Its ``y`` is a :class:`~sktkd._batches.Targets` tuple, unpacked into the
-    criterion, so the soft labels and weights of a row travel with its label.
+    Its ``y`` holds the class indices, as skorch's callbacks and scorers
+    expect; the loss's other per-row terms (soft labels, weights) travel with
+    ``X`` in a :class:`~sktkd._batches.TensorDataset`. ``predict`` returns
+    class indices and ``classes_`` (set by the estimator) lists them, so
+    scorers such as ``EpochScoring("accuracy")`` work as on a
+    ``NeuralNetClassifier``.
     """
 
     _interrupted = _stopped_by_callback = False
@@ -47,8 +51,34 @@ class Net(NeuralNet):
 
     @property
     def _default_callbacks(self):
-        # No internal validation split, so no valid_loss to record.
-        return [(name, cb) for name, cb in super()._default_callbacks if name != "valid_loss"]
+        # valid_loss is recorded only where there is a validation split.
+        return [
+            (name, cb)
+            for name, cb in super()._default_callbacks
+            if name != "valid_loss" or self.train_split is not None
+        ]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if getattr(self, "classes_", None) is not None:
+            tags.estimator_type = "classifier"  # scorers then read classes_
+        return tags
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorDataset):
+            return X
+        # Rows from a scorer or a user: standardised inputs, as the module takes.
+        return TensorDataset(torch.as_tensor(X, dtype=torch.float32, device=self.device), y)
+
+    def infer(self, x, **fit_params):
+        # A batch's X is the rows alone, or a dict of the rows and the loss's terms.
+        return super().infer(x["X"] if isinstance(x, dict) else x, **fit_params)
+
+    def predict_proba(self, X):
+        return torch.softmax(self.forward(X), dim=1).numpy()
+
+    def predict(self, X):
+        return self.forward(X).argmax(dim=1).numpy()
 
     def notify(self, method_name, **cb_kwargs):
         getattr(self, method_name)(self, **cb_kwargs)  # the net's own (history rows)
@@ -92,7 +122,8 @@ class Net(NeuralNet):
             super()._set_training(training)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, *y_true)
+        extras = {k: v for k, v in X.items() if k != "X"} if isinstance(X, dict) else {}
+        return self.criterion_(y_pred, y_true, **extras)
 
 
 class TransferNet(Net):
@@ -118,8 +149,11 @@ class TransferNet(Net):
             if param.requires_grad:
                 groups.setdefault(lrs.get(name, self.lr), []).append(param)
         kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
+        # ``initial_lr``: a learning-rate scheduler (skorch's LRScheduler) that
+        # resumes in a later phase starts from this phase's rates.
         self.optimizer_ = self.optimizer(
-            [{"params": params, "lr": lr} for lr, params in groups.items()], **kwargs
+            [{"params": params, "lr": lr, "initial_lr": lr} for lr, params in groups.items()],
+            **kwargs,
         )
         return self
 

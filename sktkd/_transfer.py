@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context, clone
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -20,7 +20,6 @@ from ._base import (
     untensor,
     whole_network,
 )
-from ._batches import Targets
 from ._losses import DistillationLoss
 from ._modules import Standardize
 from ._net import TransferNet
@@ -34,6 +33,7 @@ from ._source import (
     same_classes,
     source_network,
 )
+from ._training import validation_rows
 
 # A target column has shifted when its mean lies this many source deviations
 # from the source's mean, and as many standard errors of its own mean (so a
@@ -60,7 +60,7 @@ def _warn_if_shifted(source, target, n_rows):
             "column means, the source's features may not transfer: compare with "
             "source=None (training from scratch).",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
 
 
@@ -133,10 +133,15 @@ class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neur
         keeps the source's. Sources without one (a module, a skorch net, a
         body's weights) always take their inputs unscaled.
     module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, \
+early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, class_weight, \
 random_state, verbose, callbacks, **kwargs
-        As in :class:`DistilledClassifier`; ``module`` and
-        ``hidden_layer_sizes`` build the network when there is no source
-        network (``source`` is ``None`` or a weights file).
+        As in :class:`DistilledClassifier` (without the teacher's part);
+        ``module`` and ``hidden_layer_sizes`` build the network when there is
+        no source network (``source`` is ``None`` or a weights file). With
+        phases (``"lp_ft"``, ``"gradual"``), the stopping rule applies within
+        each phase, and a phase that stops early hands its best weights to
+        the next. ``warm_start`` continues the fitted network with the
+        strategy's last phase (see :meth:`partial_fit`), for ``max_epochs``.
 
     Attributes
     ----------
@@ -157,6 +162,8 @@ random_state, verbose, callbacks, **kwargs
         features and returns logits.
     history_ : skorch.History
         One row per epoch, across all phases.
+    n_iter_, loss_curve_, validation_scores_, best_validation_score_, best_loss_
+        As in :class:`DistilledClassifier`, over all phases.
 
     See Also
     --------
@@ -219,6 +226,12 @@ random_state, verbose, callbacks, **kwargs
         batch_size=64,
         lr=1e-3,
         optimizer=torch.optim.Adam,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        class_weight=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -241,18 +254,20 @@ random_state, verbose, callbacks, **kwargs
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.class_weight = class_weight
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
         vars(self).update(kwargs)
 
-    def __sklearn_clone__(self):
-        # clone() clones estimator-valued parameters, which would unfit a fitted
-        # source: the clone shares the source instead, read-only.
-        params = self.get_params(deep=False)
-        source = params.pop("source")
-        return type(self)(source, **{k: clone(v, safe=False) for k, v in params.items()})
+    # A clone shares the source, read-only: cloning would unfit a fitted one.
+    _SHARED_ON_CLONE = ("callbacks", "source")
 
     def get_params(self, deep=True):
         # The source is an input, not a sub-estimator to tune: its parameters
@@ -299,26 +314,104 @@ random_state, verbose, callbacks, **kwargs
         ConvergenceWarning
             When the network ends near chance on its own training rows.
         """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass (epoch) over ``X, y``, continuing the fitted network.
+
+        The first call starts from the source (its head replaced as in
+        ``fit``) and computes the input standardisation from that call's rows.
+        Every call trains as the strategy's last phase does: all layers for
+        ``"full"`` and ``"gradual"``, at ``lr * finetune_lr_scale`` for
+        ``"lp_ft"``, the head alone for ``"linear_probe"``. For a probe first,
+        ``fit`` a first chunk, then call ``partial_fit`` (or ``fit`` with
+        ``warm_start=True``) on the others. No validation split and no
+        stopping rule apply, as in ``MLPClassifier.partial_fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the task; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : TransferClassifier
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, incremental=False, classes=None):
         sample_weight = untensor(sample_weight)
         with self._atomic_fit():
             self._check_params()
             device = resolve_device(self.device)
-            Xv, _, codes, sample_weight = self._validate_fit_data(X, y, sample_weight)
-            sample_weight, Xv, codes = drop_zero_weights(sample_weight, Xv, codes)
+            continues = self._continues(incremental)
+            Xv, _, codes, sample_weight = self._validate_fit_data(
+                X, y, sample_weight, None, incremental, classes
+            )
+            weight = self._student_weights(codes, sample_weight, incremental)
+            seed = self._seed(continues)
+            valid = np.zeros(len(Xv), dtype=bool)
+            if self.early_stopping and not incremental:
+                candidates = codes if weight is None else np.where(weight > 0, codes, -1)
+                valid = validation_rows(candidates, self.validation_fraction, seed)
+            weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
+            train = ~valid
+            X_tr, codes_tr = Xv[train], codes[train]
+            weight_tr = None if weight is None else weight[train]
 
-            seed = self._seed()
             with self._fork_rng(device):
                 torch.manual_seed(seed)
-                network, Z, head, reference = self._start_network(Xv, sample_weight)
-                targets = Targets(codes, None, loss_weights(sample_weight))
-                dataset = self._dataset(Z, targets, device)
+                if continues:
+                    network, head, reference = self._continued_network(X_tr, weight_tr)
+                    Z = network.standardize.transform(X_tr)
+                else:
+                    network, Z, head, reference = self._start_network(X_tr, weight_tr)
+                train_set = self._dataset(
+                    Z, codes_tr, device, sample_weight=loss_weights(weight_tr)
+                )
+                valid_set = None
+                if valid.any():
+                    valid_set = self._dataset(
+                        network.standardize.transform(Xv[valid]),
+                        codes[valid],
+                        device,
+                        sample_weight=loss_weights(None if weight is None else weight[valid]),
+                    )
                 net = self._make_net(
-                    network.body, DistillationLoss(alpha=0.0), device, seed, net_class=TransferNet
-                ).initialize()
-                self._train_in_phases(net, network, head, dataset, reference, device)
+                    network.body,
+                    DistillationLoss(alpha=0.0),
+                    device,
+                    seed,
+                    net_class=TransferNet,
+                    valid=valid_set,
+                    incremental=incremental,
+                )
+                phases = self._phases(len(layer_groups(network, head)))
+                if incremental or continues:
+                    # Continued training is the strategy's last phase (see partial_fit).
+                    phases = [(1 if incremental else self.max_epochs, *phases[-1][1:])]
+                self._train_in_phases(
+                    net, network, head, train_set, reference, device, phases, continues
+                )
             self.net_, self.standardize_, self.head_ = net, network.standardize.cpu(), head
-            self._warn_if_near_chance(Z, codes)
+            self._set_fitted_curves(net, incremental)
+            if not incremental:
+                self._warn_if_near_chance(Z, codes_tr)
         return self
+
+    def _continued_network(self, X, sample_weight):
+        """The fitted network (a copy), its head, and the L2-SP reference from the source."""
+        network = whole_network(self.standardize_, copy.deepcopy(self.net_.module_))
+        reference = {}
+        if self.l2sp > 0 and self.source is not None:
+            with warnings.catch_warnings():  # the first fit said it
+                warnings.simplefilter("ignore")
+                reference = self._start_network(X, sample_weight)[3]
+        return network, self.head_, reference
 
     def _start_network(self, Xv, sample_weight):
         """The network to train, its standardised rows, its head, source parameter values."""
@@ -385,7 +478,7 @@ random_state, verbose, callbacks, **kwargs
             warnings.warn(
                 f"Only {named} has feature names; the columns are matched by position.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     def _phases(self, n_groups):
@@ -400,13 +493,17 @@ random_state, verbose, callbacks, **kwargs
         stages = [(self.stage_epochs, k, 1.0) for k in range(1, n_groups)]
         return [*stages, (self.max_epochs, n_groups, 1.0)]
 
-    def _train_in_phases(self, net, network, head, dataset, reference, device):
-        """Train ``net`` (whose module is ``network.body``) phase by phase from ``head`` down."""
+    def _train_in_phases(self, net, network, head, dataset, reference, device, phases, resume):
+        """Train ``net`` (whose module is ``network.body``) phase by phase from ``head`` down.
+
+        ``phases`` as :meth:`_phases` gives them; ``resume``: the single phase
+        continues the fitted net's optimizer state and history.
+        """
         body = network.body
         groups = layer_groups(network, head)
         params = dict(network.named_parameters())
         reference = {k: v.to(device=device, dtype=torch.float32) for k, v in reference.items()}
-        for epochs, n_training, lr_factor in self._phases(len(groups)):
+        for epochs, n_training, lr_factor in phases:
             if epochs == 0:
                 continue
             lrs, frozen_bn = {}, []
@@ -426,6 +523,8 @@ random_state, verbose, callbacks, **kwargs
             net.l2sp_ = self.l2sp
             net.l2sp_reference_ = [(params[k], ref) for k, ref in reference.items() if k in lrs]
             net.initialize_optimizer()
+            if resume:
+                self._resume(net)
             body.eval()  # the next batch sets the modes of this phase
             net.max_epochs = epochs
             net.partial_fit(dataset)

@@ -4,13 +4,17 @@ from sklearn.naive_bayes import GaussianNB
 from torch import nn
 
 from sktkd import DistilledClassifier, TransferClassifier
-from sktkd._batches import SliceLoader, Targets, TensorDataset
+from sktkd._batches import SliceLoader, TensorDataset
 
 
 def make_dataset(n=10):
     X = torch.arange(n, dtype=torch.float32).reshape(n, 1)
-    targets = Targets(torch.arange(n), 10.0 * torch.arange(n).reshape(n, 1), None)
-    return TensorDataset(X, targets)
+    extras = {"teacher_logits": 10.0 * torch.arange(n).reshape(n, 1), "sample_weight": None}
+    return TensorDataset(X, torch.arange(n), extras)
+
+
+def rows(X):
+    return X["X"] if isinstance(X, dict) else X
 
 
 def test_every_row_once_per_pass_in_batches_of_the_given_size():
@@ -19,17 +23,22 @@ def test_every_row_once_per_pass_in_batches_of_the_given_size():
     )
     batches = list(loader)
     assert len(loader) == len(batches) == 3
-    assert [len(X) for X, _ in batches] == [4, 4, 2]
-    seen = torch.cat([X[:, 0] for X, _ in batches])
+    assert [len(rows(X)) for X, _ in batches] == [4, 4, 2]
+    seen = torch.cat([rows(X)[:, 0] for X, _ in batches])
     assert sorted(seen.tolist()) == list(range(10))
 
 
-def test_soft_labels_stay_with_their_rows_when_shuffled():
-    for X, targets in SliceLoader(make_dataset(50), 7, shuffle=True):
-        row = X[:, 0].long()
-        assert torch.equal(targets.labels, row)
-        assert torch.equal(targets.teacher_logits[:, 0], 10.0 * row)
-        assert targets.sample_weight is None
+def test_labels_and_soft_labels_stay_with_their_rows_when_shuffled():
+    for X, y in SliceLoader(make_dataset(50), 7, shuffle=True):
+        row = X["X"][:, 0].long()
+        assert torch.equal(y, row)  # y holds the labels, as skorch's callbacks expect
+        assert torch.equal(X["teacher_logits"][:, 0], 10.0 * row)
+        assert set(X) == {"X", "teacher_logits"}  # no entry for an absent term
+
+
+def test_without_extras_a_batch_is_plain_rows_and_labels():
+    X, y = TensorDataset(torch.zeros(4, 2), torch.arange(4))[1:3]
+    assert isinstance(X, torch.Tensor) and y.tolist() == [1, 2]
 
 
 def test_shuffling_is_repeatable_with_a_seeded_generator_and_new_each_pass():
@@ -37,7 +46,7 @@ def test_shuffling_is_repeatable_with_a_seeded_generator_and_new_each_pass():
         loader = SliceLoader(
             make_dataset(20), 20, shuffle=True, generator=torch.Generator().manual_seed(seed)
         )
-        return [next(iter(loader))[0][:, 0].tolist() for _ in range(2)]
+        return [rows(next(iter(loader))[0])[:, 0].tolist() for _ in range(2)]
 
     first, second = orders(1)
     assert orders(1) == [first, second]
@@ -47,6 +56,7 @@ def test_shuffling_is_repeatable_with_a_seeded_generator_and_new_each_pass():
 def test_without_shuffle_batches_are_views_in_order():
     dataset = make_dataset(6)
     (X0, _), (X1, _) = SliceLoader(dataset, 3)
+    X0, X1 = X0["X"], X1["X"]
     assert X0[:, 0].tolist() == [0, 1, 2] and X1[:, 0].tolist() == [3, 4, 5]
     assert X0.data_ptr() == dataset.X.data_ptr()
 
@@ -88,5 +98,5 @@ def test_a_last_batch_of_one_row_joins_the_one_before():
         loader = SliceLoader(make_dataset(9), batch_size=4, shuffle=shuffle)
         batches = list(loader)
         assert len(loader) == len(batches) == 2
-        assert [len(X) for X, _ in batches] == [4, 5]
-    assert [len(X) for X, _ in SliceLoader(make_dataset(1), batch_size=4)] == [1]
+        assert [len(rows(X)) for X, _ in batches] == [4, 5]
+    assert [len(rows(X)) for X, _ in SliceLoader(make_dataset(1), batch_size=4)] == [1]

@@ -40,6 +40,23 @@ EXPECTED_FAILURES = {
         "order, so the fits agree to about 1e-6, not the check's 1e-7 "
         "(test_base.py::test_zero_weight_removes_and_integer_weight_repeats_a_row)"
     ),
+    "check_methods_subset_invariance": (
+        "float32 network: BLAS computes one row and many rows with different kernels, "
+        "so decision_function (the logits) agrees to about 1e-7 relative, at the check's "
+        "bound; predict and predict_proba pass "
+        "(test_base.py::test_decision_function_and_log_proba_agree_with_predict)"
+    ),
+    **dict.fromkeys(
+        [
+            "check_fit_score_takes_y",
+            "check_n_features_in_after_fitting",
+            "check_estimators_partial_fit_n_features",
+        ],
+        "partial_fit needs a fitted teacher (FrozenEstimator) or teacher_proba and "
+        "refuses the check's unfitted LogisticRegression with a ValueError; "
+        "TransferClassifier passes these checks, test_distilled.py::test_partial_fit_* "
+        "covers DistilledClassifier's",
+    ),
 }
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from sktkd._batches import Targets, TensorDataset
+from sktkd._batches import TensorDataset
 from sktkd._losses import DistillationLoss
 from sktkd._modules import MLP
 from sktkd._net import Net, TransferNet
@@ -34,7 +34,7 @@ def make_net(cls=Net, **kwargs):
 
 def data(n=20):
     X = torch.randn(n, 3, generator=torch.Generator().manual_seed(0))
-    return X, Targets(torch.arange(n) % 2, None, None)
+    return X, torch.arange(n) % 2
 
 
 def test_batch_hooks_reach_the_callbacks_that_define_them():

@@ -1,0 +1,392 @@
+"""Training control: validation, early stopping, skorch callbacks, incremental fits, weights."""
+
+import copy
+import io
+import threading
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochScoring,
+    LRScheduler,
+    ProgressBar,
+)
+from torch.optim.lr_scheduler import StepLR
+
+from sktkd import DistilledClassifier, TransferClassifier
+
+from .conftest import FAST
+
+STRATEGIES = ["full", "linear_probe", "lp_ft", "gradual"]
+
+
+def distilled(**params):
+    return DistilledClassifier(**{"teacher": GaussianNB(), **FAST, "random_state": 0, **params})
+
+
+def transfer(source=None, **params):
+    params = {"probe_epochs": 3, "stage_epochs": 2, **params}
+    return TransferClassifier(source, **{**FAST, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def source(data):
+    X, y = data
+    return TransferClassifier(**FAST, random_state=0).fit(X, y)
+
+
+def every_estimator(source):
+    """Both estimators, and TransferClassifier in every strategy."""
+    return [distilled()] + [transfer(source, strategy=s) for s in STRATEGIES]
+
+
+# --- 1. validation and early stopping ---------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_early_stopping_holds_out_rows_stops_and_keeps_the_best_epoch(make, data):
+    X, y = data
+
+    class Snapshots(Callback):
+        def initialize(self):
+            self.states = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.states.append(copy.deepcopy(net.module_.state_dict()))
+
+    model = make(early_stopping=True, n_iter_no_change=2, max_epochs=200).fit(X, y)
+    history = model.history_
+    assert model.n_iter_ == len(history) < 200
+    assert {"valid_loss", "valid_acc"} <= set(history[-1])
+    assert model.validation_scores_ == list(history[:, "valid_acc"])
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_loss_ is None and len(model.loss_curve_) == model.n_iter_
+    # Restored: the weights are those of the best epoch, not the last.
+    model = make(
+        early_stopping=True, n_iter_no_change=2, max_epochs=200, callbacks=[Snapshots]
+    ).fit(X, y)
+    callbacks = dict(model.net_.callbacks_)
+    best = callbacks["early_stopping"].best_epoch_
+    assert best < model.n_iter_
+    for key, value in model.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, callbacks["Snapshots"].states[best - 1][key])
+
+
+def test_validation_rows_stay_hidden_from_the_teacher_and_score_agreement(data):
+    X, y = data
+    model = DistilledClassifier(KNeighborsClassifier(), early_stopping=True, **FAST).fit(X, y)
+    assert model.teacher_.n_samples_fit_ == len(X) - 30  # 10% held out before its fit
+    agreement = model.history_[:, "valid_agreement"]
+    assert len(agreement) == model.n_iter_ and all(0 <= a <= 1 for a in agreement)
+
+
+def test_early_stopping_can_follow_the_agreement_skorch_style(data):
+    X, y = data
+    model = distilled(
+        early_stopping=True, callbacks__early_stopping__monitor="valid_agreement"
+    ).fit(X, y)
+    assert dict(model.net_.callbacks_)["early_stopping"].monitor == "valid_agreement"
+
+
+def test_without_early_stopping_the_training_loss_stops_the_fit(data):
+    X, y = data
+    model = distilled(max_epochs=500, n_iter_no_change=3, tol=0.05).fit(X, y)
+    assert model.n_iter_ < 500
+    assert model.best_loss_ == min(model.loss_curve_)
+    assert model.validation_scores_ is None and model.best_validation_score_ is None
+    assert "valid_loss" not in model.history_[-1]
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_a_class_too_rare_to_split_names_validation_fraction(make, data):
+    X, y = data
+    y = y.copy()
+    y[0] = 7  # one row of class 7
+    with pytest.raises(ValueError, match="validation_fraction"):
+        make(early_stopping=True).fit(X, y)
+
+
+def test_transfer_phases_stop_on_their_own(source, data):
+    X, y = data
+    model = transfer(
+        source, strategy="lp_ft", probe_epochs=200, max_epochs=200, n_iter_no_change=1, tol=0.5
+    ).fit(X, y)
+    assert model.n_iter_ < 20  # both phases stopped early
+
+
+# --- 2. skorch callbacks ----------------------------------------------------------------
+
+
+def test_skorch_callbacks_work_in_every_estimator_and_strategy(source, data, tmp_path):
+    X, y = data
+    for i, model in enumerate(every_estimator(source)):
+        model.set_params(
+            early_stopping=True,
+            max_epochs=4,
+            callbacks=[
+                EarlyStopping(monitor="valid_loss", patience=50),
+                Checkpoint(monitor="valid_loss_best", dirname=str(tmp_path / str(i))),
+                EpochScoring("accuracy", on_train=True, name="train_acc"),
+                EpochScoring("accuracy", name="valid_accuracy", lower_is_better=False),
+                EpochScoring("roc_auc_ovr", name="valid_auc", lower_is_better=False),
+                LRScheduler(StepLR, step_size=1, gamma=0.5),
+                ProgressBar(),
+            ],
+        ).fit(X, y)
+        last = model.history_[-1]
+        assert 0 <= last["train_acc"] <= 1 and last["valid_accuracy"] == last["valid_acc"]
+        assert 0.5 <= last["valid_auc"] <= 1
+        assert (tmp_path / str(i) / "params.pt").exists()
+
+
+@pytest.mark.parametrize("strategy", ["lp_ft", "gradual"])
+def test_a_learning_rate_schedule_runs_on_across_phases(strategy, source, data):
+    X, y = data
+
+    class Rates(Callback):
+        def initialize(self):
+            self.rates = []
+            return self
+
+        def on_epoch_begin(self, net, **kwargs):
+            self.rates.append(net.optimizer_.param_groups[-1]["lr"])
+
+    model = transfer(
+        source, strategy=strategy, max_epochs=2, callbacks=[LRScheduler(StepLR, step_size=1)]
+    )
+    model.set_params(callbacks=[*model.callbacks, Rates]).fit(X, y)
+    rates = dict(model.net_.callbacks_)["Rates"].rates
+    assert len(rates) == model.n_iter_ and rates[-1] < rates[-2]  # decayed within a phase
+
+
+def test_callbacks_holding_a_file_or_a_lock_work_and_the_list_is_not_modified(data):
+    X, y = data
+
+    class Log(Callback):
+        def __init__(self, stream, lock):
+            self.stream, self.lock = stream, lock
+
+        def on_epoch_end(self, net, **kwargs):
+            with self.lock:
+                self.stream.write(f"{net.history[-1, 'train_loss']:.3f}\n")
+
+    stream, lock = io.StringIO(), threading.Lock()
+    log = Log(stream, lock)
+    callbacks = [("log", log), EarlyStopping(monitor="train_loss", patience=2)]
+    before = list(callbacks)
+    model = distilled(callbacks=callbacks, callbacks__EarlyStopping__patience=7).fit(X, y)
+    assert callbacks == before and callbacks[1].patience == 2  # theirs untouched
+    assert dict(model.net_.callbacks_)["EarlyStopping"].patience == 7
+    assert len(stream.getvalue().splitlines()) == model.n_iter_  # their file was written
+    assert clone(model).callbacks[0][1] is not None
+
+
+def test_named_callbacks_are_routed_and_grid_searched(data):
+    X, y = data
+    stop = EarlyStopping(monitor="train_loss", patience=100)
+    model = distilled(callbacks=[("es", stop)], max_epochs=30)
+    model.set_params(callbacks__es__patience=1, callbacks__es__threshold=10.0)
+    assert model.get_params()["callbacks__es__patience"] == 1
+    model.fit(X, y)
+    assert model.n_iter_ == 2  # stopped by the routed patience
+    search = GridSearchCV(model, {"callbacks__es__patience": [1, 3]}, cv=2).fit(X, y)
+    assert search.best_estimator_.callbacks[0][1].patience == 100  # routed, not set
+    patience = dict(search.best_estimator_.net_.callbacks_)["es"].patience
+    assert patience == search.best_params_["callbacks__es__patience"]
+
+
+def test_routing_to_a_callback_that_does_not_exist_is_a_clear_error(data):
+    X, y = data
+    with pytest.raises(ValueError, match="nope"):
+        distilled(callbacks__nope__patience=3).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "callback", [EarlyStopping(), Checkpoint, EarlyStopping(monitor="valid_acc")]
+)
+def test_monitoring_validation_scores_without_a_split_says_how_to_get_one(callback, data):
+    X, y = data
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        distilled(callbacks=[callback]).fit(X, y)
+
+
+def test_a_callback_can_be_dropped_by_name_as_in_skorch(data):
+    X, y = data
+    model = distilled(callbacks__early_stopping=None, max_epochs=3).fit(X, y)
+    assert "early_stopping" not in dict(model.net_.callbacks_)
+
+
+# --- 3. incremental training -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_warm_start_continues_the_fitted_network(make, data):
+    X, y = data
+    model = make(warm_start=True, max_epochs=5).fit(X, y)
+    first_net, first_losses = model.net_, list(model.loss_curve_)
+    model.fit(X, y)
+    assert model.n_iter_ == 10 and model.loss_curve_[:5] == first_losses
+    assert model.net_ is not first_net  # continued on a copy: a failed fit changes nothing
+    assert model.loss_curve_[5] < first_losses[0]  # it went on from trained weights
+    cold = clone(model).set_params(warm_start=False).fit(X, y)
+    assert cold.n_iter_ == 5
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_warm_start_refuses_other_classes(make, data):
+    X, y = data
+    model = make(warm_start=True, max_epochs=2).fit(X, y)
+    with pytest.raises(ValueError, match="same classes"):
+        model.fit(X[y < 2], y[y < 2])
+    assert model.n_iter_ == 2  # unchanged
+
+
+def test_partial_fit_needs_classes_then_adds_one_epoch_per_call(data):
+    X, y = data
+    model = transfer()
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(X, y)
+    for chunk in np.array_split(np.arange(len(X)), 3):
+        model.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert model.n_iter_ == 3 and list(model.classes_) == [0, 1, 2]
+    for _ in range(20):
+        model.partial_fit(X, y)
+    assert model.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="not among classes"):
+        model.partial_fit(X[:5], np.full(5, 9))
+    with pytest.raises(ValueError, match="is not the same"):
+        model.partial_fit(X, y, classes=[0, 1])
+
+
+def test_partial_fit_with_a_frozen_teacher_or_recorded_soft_labels(data):
+    X, y = data
+    teacher = GaussianNB().fit(X, y)
+    with pytest.raises(ValueError, match="already fitted"):
+        distilled().partial_fit(X, y, classes=[0, 1, 2])
+    frozen = DistilledClassifier(FrozenEstimator(teacher), **FAST, random_state=0)
+    recorded = DistilledClassifier(**FAST, random_state=0)
+    for _ in range(15):
+        for part in np.array_split(np.arange(len(X)), 2):
+            frozen.partial_fit(X[part], y[part], classes=[0, 1, 2])
+            recorded.partial_fit(X[part], y[part], [0, 1, 2], None, teacher.predict_proba(X[part]))
+    for model in (frozen, recorded):
+        assert model.n_iter_ == 30
+        assert np.mean(model.predict(X) == teacher.predict(X)) > 0.8
+    with pytest.raises(ValueError, match="teacher_cv"):
+        clone(frozen).set_params(teacher=GaussianNB(), teacher_cv=3).partial_fit(X, y, [0, 1, 2])
+
+
+def test_partial_fit_after_fit_continues_and_keeps_the_standardisation(data):
+    X, y = data
+    model = transfer(max_epochs=3).fit(X, y)
+    standardize = model.standardize_
+    model.partial_fit(X[:40], y[:40])
+    assert model.n_iter_ == 4 and model.standardize_ is standardize
+
+
+def test_transfer_partial_fit_trains_the_strategys_last_phase(source, data):
+    X, y = data
+    model = transfer(source, strategy="linear_probe")
+    model.partial_fit(X, y, classes=[0, 1, 2])
+    before = {k: v.clone() for k, v in model.net_.module_.state_dict().items()}
+    model.partial_fit(X, y)
+    changed = {
+        k for k, v in model.net_.module_.state_dict().items() if not torch.equal(v, before[k])
+    }
+    assert changed == {"layers.2.weight", "layers.2.bias"}  # the head alone
+
+
+def test_an_interrupted_warm_start_leaves_the_fitted_model(data):
+    X, y = data
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 4:
+                raise KeyboardInterrupt  # raised from a callback: a stop, not a Ctrl-C
+
+    class Fail(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise ValueError("broken callback")
+
+    model = distilled(warm_start=True, max_epochs=2).fit(X, y)
+    model.set_params(callbacks=[Interrupt()]).fit(X, y)
+    assert model.n_iter_ == 4  # a callback's stop is a normal end
+    net, weights = model.net_, copy.deepcopy(model.net_.module_.state_dict())
+    with pytest.raises(ValueError, match="broken callback"):
+        model.set_params(callbacks=[Fail()]).fit(X, y)
+    assert model.n_iter_ == 4 and model.net_ is net and len(net.history) == 4
+    for key, value in model.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, weights[key])
+
+
+# --- 4. class weights, log-probabilities, decision function -------------------------------
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_class_weight_is_sample_weight_by_class(make, data):
+    X, y = data
+    if make is distilled:  # the same teacher: it is fitted with sample_weight alone
+        make = partial(distilled, teacher=FrozenEstimator(GaussianNB().fit(X, y)))
+    weights = {0: 3.0, 1: 0.5, 2: 1.0}
+    by_class = make(class_weight=weights).fit(X, y)
+    by_row = make().fit(X, y, sample_weight=np.vectorize(weights.get)(y))
+    np.testing.assert_allclose(by_class.predict_proba(X), by_row.predict_proba(X), atol=1e-5)
+    # Combined with sample_weight, they multiply.
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2, len(y))
+    both = make(class_weight="balanced").fit(X, y, sample_weight=sample_weight)
+    counts = np.bincount(y)
+    balanced = (len(y) / (3 * counts))[y] * sample_weight
+    alone = make().fit(X, y, sample_weight=balanced)
+    np.testing.assert_allclose(both.predict_proba(X), alone.predict_proba(X), atol=1e-5)
+
+
+def test_class_weight_errors(data):
+    X, y = data
+    with pytest.raises(ValueError, match="not in class"):
+        distilled(class_weight={5: 2.0}).fit(X, y)
+    with pytest.raises(ValueError, match="balanced"):
+        distilled(teacher=None, class_weight="balanced").partial_fit(
+            X, y, [0, 1, 2], None, np.full((len(y), 3), 1 / 3)
+        )
+    with pytest.raises(ValueError, match="class_weight"):
+        distilled(class_weight="heavy").fit(X, y)
+
+
+def test_class_weight_balanced_lifts_a_rare_class(data):
+    X, y = data
+    keep = (y != 2) | (np.arange(len(y)) % 10 == 0)  # class 2 becomes rare
+    X, y = X[keep], y[keep]
+    plain = transfer(max_epochs=30).fit(X, y)
+    balanced = transfer(max_epochs=30, class_weight="balanced").fit(X, y)
+    rare = y == 2
+    assert np.mean(balanced.predict(X[rare]) == 2) >= np.mean(plain.predict(X[rare]) == 2)
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_decision_function_and_log_proba_agree_with_predict(make, data):
+    X, y = data
+    model = make().fit(X, y)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), proba, rtol=1e-6)
+    scores = model.decision_function(X)
+    assert scores.shape == (len(X), 3)
+    np.testing.assert_array_equal(model.classes_[scores.argmax(axis=1)], model.predict(X))
+    binary = y < 2
+    labels = np.where(y[binary] == 0, "no", "yes")
+    model = make().fit(X[binary], labels)
+    scores = model.decision_function(X[binary])
+    assert scores.shape == (binary.sum(),)
+    np.testing.assert_array_equal(np.where(scores > 0, "yes", "no"), model.predict(X[binary]))
+    log_odds = np.diff(model.predict_log_proba(X[binary]), axis=1)[:, 0]
+    np.testing.assert_allclose(scores, log_odds, rtol=1e-5, atol=1e-6)
