@@ -178,7 +178,11 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         shared = {k: params.pop(k) for k in self._SHARED_ON_CLONE}
         if shared["callbacks"] is not None:
             shared["callbacks"] = list(shared["callbacks"])
-        return type(self)(**shared, **{k: clone(v, safe=False) for k, v in params.items()})
+        new = type(self)(**shared, **{k: clone(v, safe=False) for k, v in params.items()})
+        for attr in ("_metadata_request", "_sklearn_output_config"):  # as clone keeps them
+            if attr in vars(self):
+                setattr(new, attr, copy.deepcopy(getattr(self, attr)))
+        return new
 
     def _routed(self, prefix):
         extra = self._extra_params()

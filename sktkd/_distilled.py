@@ -414,9 +414,11 @@ class DistilledClassifier(NeuralClassifierBase):
         X, sample_weight, teacher_proba = map(untensor, (X, sample_weight, teacher_proba))
         with self._atomic_fit():
             self._check_params()
-            self._check_teacher_params(teacher_proba, incremental)
-            device = resolve_device(self.device)
             continues = self._continues(incremental)
+            # partial_fit after fit goes on with the teacher fit has fitted.
+            reuse_teacher = incremental and continues and self.teacher_ is not None
+            self._check_teacher_params(teacher_proba, incremental and not reuse_teacher)
+            device = resolve_device(self.device)
             Xv, y, codes, sample_weight = self._validate_fit_data(
                 X, y, sample_weight, self.unlabeled_label, incremental, classes
             )
@@ -426,7 +428,9 @@ class DistilledClassifier(NeuralClassifierBase):
             valid = np.zeros(len(Xv), dtype=bool)
             if self.early_stopping and not incremental:
                 valid = validation_rows(np.where(kept, codes, -1), self.validation_fraction, seed)
-            soft = self._soft_labels(X, y, Xv, codes, sample_weight, teacher_proba, kept, valid)
+            soft = self._soft_labels(
+                X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher
+            )
             weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
             if teacher_proba is None and not incremental:
                 self._warn_if_soft_labels_are_hard(soft, codes)
@@ -545,12 +549,15 @@ class DistilledClassifier(NeuralClassifierBase):
                     f"teacher_weights must be non-negative with a positive sum, got {weights}."
                 )
 
-    def _soft_labels(self, X, y, Xv, codes, sample_weight, teacher_proba, kept, valid):
+    def _soft_labels(
+        self, X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher=False
+    ):
         """Teacher logits of the ``kept`` rows, aligned to ``classes_``.
 
         The teacher is fitted on the labelled rows outside the validation rows
-        (``valid``), with ``sample_weight`` as given; a row that is not kept
-        (weight 0) counts as absent and is never labelled.
+        (``valid``), with ``sample_weight`` as given, unless ``reuse_teacher``
+        (``teacher_`` asked as it is); a row that is not kept (weight 0) counts
+        as absent and is never labelled.
         """
         if teacher_proba is not None:
             self.teacher_ = None
@@ -560,7 +567,8 @@ class DistilledClassifier(NeuralClassifierBase):
         rows = np.flatnonzero(labelled)
         X_lab = X if labelled.all() else _safe_indexing(X, rows)
         weight_lab = None if sample_weight is None else sample_weight[rows]
-        self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
+        if not reuse_teacher:
+            self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
         logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
         if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
             rows = np.flatnonzero(labelled & kept)

@@ -28,13 +28,17 @@ def _axes(ax):
 
 
 def plot_learning_curve(estimator, *, label=None, ax=None):
-    """Training loss per epoch, from ``history_``.
+    """Training loss per epoch, and the validation loss when there is one.
+
+    Both come from ``history_`` (``"train_loss"``, ``"valid_loss"``). With
+    ``early_stopping``, a dotted vertical line marks the epoch whose weights
+    were kept.
 
     Parameters
     ----------
     estimator : DistilledClassifier or TransferClassifier, fitted
     label : str, default=None
-        Legend entry; ``None`` uses the estimator's class name.
+        Legend prefix; ``None`` uses the estimator's class name.
     ax : matplotlib Axes, default=None
 
     Returns
@@ -50,9 +54,23 @@ def plot_learning_curve(estimator, *, label=None, ax=None):
         )
     history = estimator.history_
     ax = _axes(ax)
-    ax.plot(history[:, "epoch"], history[:, "train_loss"], label=label or type(estimator).__name__)
+    label = label or type(estimator).__name__
+    epochs = history[:, "epoch"]
+    (line,) = ax.plot(epochs, history[:, "train_loss"], label=f"{label}, training")
+    validated = [row for row in history if "valid_loss" in row]
+    if validated:
+        ax.plot(
+            [row["epoch"] for row in validated],
+            [row["valid_loss"] for row in validated],
+            linestyle="--",
+            color=line.get_color(),
+            label=f"{label}, validation",
+        )
+        stopper = dict(estimator.net_.callbacks_).get("early_stopping")
+        if getattr(stopper, "load_best", False) and stopper.best_epoch_:
+            ax.axvline(stopper.best_epoch_, linestyle=":", color=line.get_color())
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel("loss")
     ax.legend()
     return ax
 

@@ -32,8 +32,24 @@ def test_learning_curve(student):
     (line,) = ax.get_lines()
     np.testing.assert_array_equal(line.get_xdata(), np.arange(1, FAST["max_epochs"] + 1))
     np.testing.assert_allclose(line.get_ydata(), student.history_[:, "train_loss"])
-    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "training loss"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["student"]
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["student, training"]
+
+
+def test_learning_curve_with_a_validation_split_marks_the_kept_epoch(data):
+    X, y = data
+    model = DistilledClassifier(
+        GaussianNB(), **{**FAST, "max_epochs": 100}, early_stopping=True, n_iter_no_change=2
+    ).fit(X, y)
+    ax = plot_learning_curve(model)
+    train, valid, kept = ax.get_lines()
+    np.testing.assert_allclose(valid.get_ydata(), model.history_[:, "valid_loss"])
+    best = dict(model.net_.callbacks_)["early_stopping"].best_epoch_
+    assert list(kept.get_xdata()) == [best, best] and best < model.n_iter_
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "DistilledClassifier, training",
+        "DistilledClassifier, validation",
+    ]
 
 
 def test_learning_curve_of_a_transfer_in_phases(data):

@@ -287,12 +287,20 @@ def test_partial_fit_with_a_frozen_teacher_or_recorded_soft_labels(data):
         clone(frozen).set_params(teacher=GaussianNB(), teacher_cv=3).partial_fit(X, y, [0, 1, 2])
 
 
-def test_partial_fit_after_fit_continues_and_keeps_the_standardisation(data):
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_partial_fit_after_fit_continues_with_its_standardisation_and_teacher(make, data):
     X, y = data
-    model = transfer(max_epochs=3).fit(X, y)
-    standardize = model.standardize_
-    model.partial_fit(X[:40], y[:40])
+    model = make(max_epochs=3).fit(X, y)
+    standardize, teacher = model.standardize_, getattr(model, "teacher_", None)
+    model.partial_fit(X[:40], y[:40])  # an unfitted teacher param: fit fitted teacher_
     assert model.n_iter_ == 4 and model.standardize_ is standardize
+    assert getattr(model, "teacher_", None) is teacher
+
+
+def test_clone_keeps_the_output_configuration(data):
+    model = transfer().set_output(transform="pandas")
+    X, y = data
+    assert hasattr(clone(model).fit(X, y).transform(X[:2]), "columns")
 
 
 def test_transfer_partial_fit_trains_the_strategys_last_phase(source, data):
