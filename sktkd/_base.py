@@ -239,6 +239,12 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             if not hasattr(self, "net_"):
                 self.classes_ = None  # a first call takes them from `classes`
             _check_partial_fit_first_call(self, classes)
+            if unlabeled_label is not None and unlabeled_label in self.classes_.tolist():
+                raise ValueError(
+                    f"classes {self.classes_.tolist()} holds unlabeled_label="
+                    f"{unlabeled_label!r}, the marker of rows without a label, which is "
+                    "never a class: leave it out of classes."
+                )
             known = self.classes_
         else:
             known = np.unique(y[labelled])
@@ -276,7 +282,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                 )
         return X, y, codes, sample_weight
 
-    def _student_weights(self, codes, sample_weight, incremental=False):
+    def _student_weights(self, codes, sample_weight, incremental=False, unlabeled_label=None):
         """``sample_weight`` times the weight of each row's class (``class_weight``).
 
         As scikit-learn's classifiers combine them: ``"balanced"`` gives class
@@ -292,6 +298,12 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                 "chunk at a time: compute the weights on a large enough sample with "
                 "sklearn.utils.class_weight.compute_class_weight('balanced', classes=..., "
                 "y=...) and pass them as a dict."
+            )
+        if isinstance(self.class_weight, dict) and unlabeled_label in self.class_weight:
+            raise ValueError(
+                f"class_weight has a weight for unlabeled_label={unlabeled_label!r}, the "
+                "marker of rows without a label, which is not a class: unlabelled rows keep "
+                "weight 1 (weigh them with sample_weight)."
             )
         labelled = codes >= 0
         present = np.unique(codes[labelled])
@@ -418,11 +430,29 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                 stacklevel=5,  # the caller of fit, through _fit_context
             )
 
-    def _seed(self, continues=False):
-        top = np.iinfo(np.int32).max
-        seed = int(check_random_state(self.random_state).randint(top))
-        # A continued fit draws new batch orders: offset by the epochs done.
-        return (seed + len(self.net_.history)) % top if continues else seed
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _training_seed(self, seed, continues):
+        """The seed of the network and batch order; a continued fit draws new orders."""
+        return (seed + len(self.net_.history)) % np.iinfo(np.int32).max if continues else seed
+
+    def _architecture(self):
+        """What shapes the network: a continued fit must find it unchanged."""
+        routed = {f"module__{k}": v for k, v in self._routed("module__").items()}
+        params = {"module": self.module, "hidden_layer_sizes": self.hidden_layer_sizes, **routed}
+        return {k: repr(v) for k, v in params.items()}
+
+    def _check_architecture(self, incremental):
+        """Refuse to continue a network whose shaping parameters changed since it was built."""
+        built, now = self.net_.architecture_, self._architecture()
+        changed = sorted(k for k in built.keys() | now.keys() if built.get(k) != now.get(k))
+        if changed:
+            how = "partial_fit" if incremental else "warm_start"
+            raise ValueError(
+                f"{how} continues the fitted network, but {changed} changed since it was "
+                "built; fit with warm_start=False to build a new network."
+            )
 
     @contextlib.contextmanager
     def _fork_rng(self, device):
@@ -466,20 +496,24 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         net_class=Net,
         rows_per_epoch=None,
         valid=None,
+        valid_weights=None,
         valid_teacher_codes=None,
         incremental=False,
+        unlabelled_rows=False,
     ):
         """The skorch net that trains ``body`` on standardised rows.
 
-        ``valid``, a :class:`TensorDataset`, is its validation split; its
+        ``valid``, a :class:`TensorDataset`, is its validation split (rows
+        weighted by ``valid_weights`` in its scores); its
         callbacks are the validation scores, copies of the user's
         ``callbacks`` and the stopping rule (see :mod:`sktkd._training`),
         which ``partial_fit`` (``incremental``) goes without, as
-        ``MLPClassifier``'s does.
+        ``MLPClassifier``'s does. ``unlabelled_rows``: some training rows have
+        the label ``-1`` (unlabelled or synthetic).
         """
         callbacks = copy_callbacks(self.callbacks)
         if valid is not None:
-            callbacks = [*validation_scoring(valid_teacher_codes), *callbacks]
+            callbacks = [*validation_scoring(valid_weights, valid_teacher_codes), *callbacks]
         if not incremental:
             callbacks.append(stopping(valid is not None, self.n_iter_no_change, self.tol))
         net = net_class(
@@ -500,19 +534,24 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             **{f"callbacks__{k}": v for k, v in self._routed("callbacks__").items()},
         )
         net.classes_ = np.arange(len(self.classes_))  # the net's y: class indices
-        return check_callbacks(net.initialize(), valid is not None, self._routed("callbacks__"))
+        net.architecture_ = self._architecture()
+        routed = self._routed("callbacks__")
+        return check_callbacks(net.initialize(), valid is not None, routed, unlabelled_rows)
 
-    def _resume(self, net):
-        """Give ``net`` (initialised) the fitted net's optimizer state and history.
+    def _resume(self, net, incremental):
+        """Give ``net`` (initialised) the fitted net's history (and optimizer state).
 
-        The fitted net is left untouched, so a failed continued fit leaves the
-        estimator as it was. An optimizer over other parameters (a strategy
-        changed since) starts afresh.
+        As ``MLPClassifier``'s: a warm-start ``fit`` starts a fresh optimizer
+        (so a new ``lr`` or ``optimizer__*`` applies), ``partial_fit`` goes on
+        with the optimizer as it is. An optimizer over other parameters (a
+        strategy changed since) starts afresh. The fitted net is left
+        untouched, so a failed continued fit leaves the estimator as it was.
         """
-        try:
-            net.optimizer_.load_state_dict(copy.deepcopy(self.net_.optimizer_.state_dict()))
-        except ValueError:
-            pass
+        if incremental:
+            try:
+                net.optimizer_.load_state_dict(copy.deepcopy(self.net_.optimizer_.state_dict()))
+            except ValueError:
+                pass
         net.history_ = copy.deepcopy(self.net_.history_)
         return net
 

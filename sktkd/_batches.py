@@ -4,10 +4,11 @@ skorch's default ``DataLoader`` path collates one row at a time (about 6 µs a
 row); tabular data fits in memory, so a batch is one indexing operation.
 """
 
+import skorch.dataset
 import torch
 
 
-class TensorDataset(torch.utils.data.Dataset):
+class TensorDataset(skorch.dataset.Dataset):
     """Rows ``X`` (a float32 tensor), their labels ``y``, and what the loss alone needs.
 
     A batch is ``(X, y)`` as skorch and its callbacks expect, ``y`` the encoded
@@ -15,10 +16,13 @@ class TensorDataset(torch.utils.data.Dataset):
     e.g. ``teacher_logits`` and ``sample_weight``) travel with ``X``: a batch's
     ``X`` is then the dict ``{"X": rows, **extras}``, which the net unpacks
     (:meth:`sktkd._net.Net.infer`, :meth:`~sktkd._net.Net.get_loss`). Scorers
-    and callbacks thus read labels where they read ``y``.
+    and callbacks thus read labels where they read ``y``; being a skorch
+    ``Dataset``, it also gives them ``X`` and ``y`` whole
+    (``EpochScoring(use_caching=False)``).
     """
 
     def __init__(self, X, y=None, extras=None):
+        # Not skorch's __init__: it would wrap arrays, and ours are tensors already.
         self.X = X
         self.y = y
         self.extras = {k: v for k, v in (extras or {}).items() if v is not None}

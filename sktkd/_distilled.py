@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.sparse import issparse
 from scipy.special import softmax
 from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
@@ -129,10 +130,10 @@ class DistilledClassifier(NeuralClassifierBase):
         Hold out a stratified ``validation_fraction`` of the labelled rows
         (before the teacher is fitted, so it never sees them), record their
         ``valid_loss``, accuracy ``valid_acc`` and agreement with the
-        teacher's classes ``valid_agreement`` each epoch, stop when
-        ``valid_acc`` has not improved by ``tol`` for more than
-        ``n_iter_no_change`` epochs, and keep the best epoch's weights
-        (``MLPClassifier``'s rule). To follow another score, e.g. the
+        teacher's classes ``valid_agreement`` each epoch (weighted like the
+        loss), stop when ``valid_acc`` has not improved by ``tol`` for more
+        than ``n_iter_no_change`` epochs, and keep the weights of the best
+        ``valid_acc`` (``MLPClassifier``'s rule). To follow another score, e.g. the
         agreement, route skorch's parameters to the rule, named
         ``"early_stopping"``: ``callbacks__early_stopping__monitor=
         "valid_agreement"``. Without it, training stops by the same rule on the
@@ -145,9 +146,11 @@ class DistilledClassifier(NeuralClassifierBase):
         Smallest improvement of the monitored score (accuracy, or training
         loss) that counts.
     warm_start : bool, default=False
-        ``fit`` continues from the fitted student (its weights, optimizer
-        state, input standardisation and ``history_``) for ``max_epochs``
-        more, as ``MLPClassifier``'s; ``y`` must have the same classes.
+        ``fit`` continues from the fitted student (its weights, input
+        standardisation and ``history_``; a fresh optimizer) for
+        ``max_epochs`` more, as ``MLPClassifier``'s. ``y`` must have the same
+        classes, and ``module``, ``hidden_layer_sizes`` and ``module__*`` must
+        be unchanged (else ``ValueError``).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the student's loss, multiplied with
         ``sample_weight`` as in scikit-learn's classifiers (they also weigh
@@ -205,7 +208,8 @@ class DistilledClassifier(NeuralClassifierBase):
     loss_curve_ : list of float
         Training loss of each epoch.
     validation_scores_ : list of float or None
-        Validation accuracy of each epoch with ``early_stopping``; else ``None``.
+        Validation accuracy of each epoch that had a validation split
+        (``early_stopping``); ``None`` if none had.
     best_validation_score_ : float or None
         Best of ``validation_scores_``; ``None`` without ``early_stopping``.
     best_loss_ : float or None
@@ -410,24 +414,32 @@ class DistilledClassifier(NeuralClassifierBase):
         return self._fit(X, y, sample_weight, teacher_proba, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, teacher_proba, incremental=False, classes=None):
-        # Tensors are data: the teacher gets arrays too.
+        # Tensors are data: the teacher gets arrays too, and objects that have no
+        # rows to index (only __array__) become arrays.
         X, sample_weight, teacher_proba = map(untensor, (X, sample_weight, teacher_proba))
+        if not hasattr(X, "__getitem__") and not issparse(X):
+            X = np.asarray(X)
         with self._atomic_fit():
             self._check_params()
             continues = self._continues(incremental)
+            if continues:
+                self._check_architecture(incremental)
             # partial_fit after fit goes on with the teacher fit has fitted.
             reuse_teacher = incremental and continues and self.teacher_ is not None
-            self._check_teacher_params(teacher_proba, incremental and not reuse_teacher)
+            self._check_teacher_params(teacher_proba, incremental, reuse_teacher)
             device = resolve_device(self.device)
             Xv, y, codes, sample_weight = self._validate_fit_data(
                 X, y, sample_weight, self.unlabeled_label, incremental, classes
             )
-            weight = self._student_weights(codes, sample_weight, incremental)
+            weight = self._student_weights(codes, sample_weight, incremental, self.unlabeled_label)
             kept = np.ones(len(Xv), dtype=bool) if weight is None else weight > 0
-            seed = self._seed(continues)
+            seed = self._seed()
             valid = np.zeros(len(Xv), dtype=bool)
             if self.early_stopping and not incremental:
-                valid = validation_rows(np.where(kept, codes, -1), self.validation_fraction, seed)
+                # The same seed on every warm start: the same rows stay held out.
+                candidates = np.where(kept, codes, -1)
+                valid = validation_rows(candidates, self.classes_, self.validation_fraction, seed)
+            seed = self._training_seed(seed, continues)
             soft = self._soft_labels(
                 X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher
             )
@@ -444,8 +456,6 @@ class DistilledClassifier(NeuralClassifierBase):
                 X_aug, codes_tr, soft_tr, weight_aug = self._munge(
                     X_tr, codes_tr, soft_tr, weight_tr, seed
                 )
-            # With alpha=0 the soft labels have no weight: don't carry them per batch.
-            carried = soft if self.alpha > 0 else None
 
             with self._fork_rng(device):
                 torch.manual_seed(seed)
@@ -458,6 +468,7 @@ class DistilledClassifier(NeuralClassifierBase):
                     network, Z = self._build_network(X_tr, len(self.classes_), weight_tr)
                     standardize, body = network.standardize, network.body
                 Z_aug = Z if X_aug is X_tr else standardize.transform(X_aug)
+                # With alpha=0 the soft labels have no weight: don't carry them per batch.
                 train_set = self._dataset(
                     Z_aug,
                     codes_tr,
@@ -465,14 +476,15 @@ class DistilledClassifier(NeuralClassifierBase):
                     teacher_logits=soft_tr if self.alpha > 0 else None,
                     sample_weight=loss_weights(weight_aug),
                 )
-                valid_set = teacher_codes = None
+                valid_set = teacher_codes = valid_weights = None
                 if valid.any():
+                    valid_weights = None if weight is None else weight[valid]
                     valid_set = self._dataset(
                         standardize.transform(Xv[valid]),
                         codes[valid],
                         device,
-                        teacher_logits=None if carried is None else carried[valid],
-                        sample_weight=loss_weights(None if weight is None else weight[valid]),
+                        teacher_logits=soft[valid] if self.alpha > 0 else None,
+                        sample_weight=loss_weights(valid_weights),
                     )
                     teacher_codes = soft[valid].argmax(axis=1)
                 criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
@@ -488,11 +500,13 @@ class DistilledClassifier(NeuralClassifierBase):
                     seed,
                     rows_per_epoch=rows_per_epoch,
                     valid=valid_set,
+                    valid_weights=valid_weights,
                     valid_teacher_codes=teacher_codes,
                     incremental=incremental,
+                    unlabelled_rows=bool((codes_tr < 0).any()),
                 )
                 if continues:
-                    self._resume(net)
+                    self._resume(net, incremental)
                 net.partial_fit(train_set, epochs=1 if incremental else self.max_epochs)
             self.net_, self.standardize_ = net, standardize.cpu()
             self._set_fitted_curves(net, incremental)
@@ -501,15 +515,20 @@ class DistilledClassifier(NeuralClassifierBase):
                 self._warn_if_near_chance(Z[:n_rows], codes_tr[:n_rows], soft_tr[:n_rows].argmax(1))
         return self
 
-    def _check_teacher_params(self, teacher_proba, incremental=False):
-        """Rules across the teacher parameters and ``teacher_proba``."""
+    def _check_teacher_params(self, teacher_proba, incremental=False, reuse_teacher=False):
+        """Rules across the teacher parameters and ``teacher_proba``.
+
+        ``partial_fit`` (``incremental``) needs a fitted teacher, or the one a
+        previous ``fit`` fitted (``reuse_teacher``).
+        """
         if incremental and self.teacher_cv is not None:
             raise ValueError(
                 "teacher_cv refits the teacher on folds of all the rows; partial_fit sees "
                 "one chunk at a time. Use teacher_cv=None with partial_fit."
             )
         teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
-        if incremental and teacher_proba is None and any(map(is_refittable, teachers)):
+        refittable = any(map(is_refittable, teachers))
+        if incremental and not reuse_teacher and teacher_proba is None and refittable:
             raise ValueError(
                 "partial_fit needs a teacher that is already fitted: pass "
                 "teacher=FrozenEstimator(fitted_teacher) (or an object without fit), or "

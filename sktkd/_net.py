@@ -75,10 +75,11 @@ class Net(NeuralNet):
         return super().infer(x["X"] if isinstance(x, dict) else x, **fit_params)
 
     def predict_proba(self, X):
-        return torch.softmax(self.forward(X), dim=1).numpy()
+        # detach: EpochScoring(on_train=True) hands in the training outputs.
+        return torch.softmax(self.forward(X).detach(), dim=1).numpy()
 
     def predict(self, X):
-        return self.forward(X).argmax(dim=1).numpy()
+        return self.forward(X).detach().argmax(dim=1).numpy()
 
     def notify(self, method_name, **cb_kwargs):
         getattr(self, method_name)(self, **cb_kwargs)  # the net's own (history rows)

@@ -349,15 +349,19 @@ random_state, verbose, callbacks, **kwargs
             self._check_params()
             device = resolve_device(self.device)
             continues = self._continues(incremental)
+            if continues:
+                self._check_architecture(incremental)
             Xv, _, codes, sample_weight = self._validate_fit_data(
                 X, y, sample_weight, None, incremental, classes
             )
             weight = self._student_weights(codes, sample_weight, incremental)
-            seed = self._seed(continues)
+            seed = self._seed()
             valid = np.zeros(len(Xv), dtype=bool)
             if self.early_stopping and not incremental:
+                # The same seed on every warm start: the same rows stay held out.
                 candidates = codes if weight is None else np.where(weight > 0, codes, -1)
-                valid = validation_rows(candidates, self.validation_fraction, seed)
+                valid = validation_rows(candidates, self.classes_, self.validation_fraction, seed)
+            seed = self._training_seed(seed, continues)
             weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
             train = ~valid
             X_tr, codes_tr = Xv[train], codes[train]
@@ -373,13 +377,14 @@ random_state, verbose, callbacks, **kwargs
                 train_set = self._dataset(
                     Z, codes_tr, device, sample_weight=loss_weights(weight_tr)
                 )
-                valid_set = None
+                valid_set = valid_weights = None
                 if valid.any():
+                    valid_weights = None if weight is None else weight[valid]
                     valid_set = self._dataset(
                         network.standardize.transform(Xv[valid]),
                         codes[valid],
                         device,
-                        sample_weight=loss_weights(None if weight is None else weight[valid]),
+                        sample_weight=loss_weights(valid_weights),
                     )
                 net = self._make_net(
                     network.body,
@@ -388,14 +393,16 @@ random_state, verbose, callbacks, **kwargs
                     seed,
                     net_class=TransferNet,
                     valid=valid_set,
+                    valid_weights=valid_weights,
                     incremental=incremental,
                 )
                 phases = self._phases(len(layer_groups(network, head)))
                 if incremental or continues:
                     # Continued training is the strategy's last phase (see partial_fit).
                     phases = [(1 if incremental else self.max_epochs, *phases[-1][1:])]
+                resume = {"incremental": incremental} if continues else None
                 self._train_in_phases(
-                    net, network, head, train_set, reference, device, phases, continues
+                    net, network, head, train_set, reference, device, phases, resume
                 )
             self.net_, self.standardize_, self.head_ = net, network.standardize.cpu(), head
             self._set_fitted_curves(net, incremental)
@@ -496,8 +503,9 @@ random_state, verbose, callbacks, **kwargs
     def _train_in_phases(self, net, network, head, dataset, reference, device, phases, resume):
         """Train ``net`` (whose module is ``network.body``) phase by phase from ``head`` down.
 
-        ``phases`` as :meth:`_phases` gives them; ``resume``: the single phase
-        continues the fitted net's optimizer state and history.
+        ``phases`` as :meth:`_phases` gives them; ``resume`` (arguments of
+        :meth:`_resume`, or ``None``): the single phase continues the fitted
+        net's history (and optimizer state).
         """
         body = network.body
         groups = layer_groups(network, head)
@@ -523,8 +531,8 @@ random_state, verbose, callbacks, **kwargs
             net.l2sp_ = self.l2sp
             net.l2sp_reference_ = [(params[k], ref) for k, ref in reference.items() if k in lrs]
             net.initialize_optimizer()
-            if resume:
-                self._resume(net)
+            if resume is not None:
+                self._resume(net, **resume)
             body.eval()  # the next batch sets the modes of this phase
             net.max_epochs = epochs
             net.partial_fit(dataset)
@@ -532,6 +540,11 @@ random_state, verbose, callbacks, **kwargs
         for param in network.parameters():
             param.requires_grad_(True)
         net.param_lrs_, net.frozen_batchnorm_, net.l2sp_reference_ = None, (), ()
+
+    def _architecture(self):
+        # The source and head shape the network too; input_scaling its input.
+        params = {"source": self.source, "head": self.head, "input_scaling": self.input_scaling}
+        return {**super()._architecture(), **{k: repr(v) for k, v in params.items()}}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

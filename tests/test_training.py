@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
@@ -21,6 +22,7 @@ from skorch.callbacks import (
     LRScheduler,
     ProgressBar,
 )
+from torch import nn
 from torch.optim.lr_scheduler import StepLR
 
 from sktkd import DistilledClassifier, TransferClassifier
@@ -109,12 +111,49 @@ def test_without_early_stopping_the_training_loss_stops_the_fit(data):
 
 
 @pytest.mark.parametrize("make", [distilled, transfer])
-def test_a_class_too_rare_to_split_names_validation_fraction(make, data):
+def test_a_class_too_rare_to_split_names_validation_fraction_and_the_label(make, data):
     X, y = data
     y = y.copy()
     y[0] = 7  # one row of class 7
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(ValueError, match=r"validation_fraction(.|\n)*\[7\]"):
         make(early_stopping=True).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_the_validation_score_is_weighted_like_the_loss(make):
+    # MLPClassifier scores its validation rows with their weights; so does the rule.
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    weight = np.where(y == 0, 1000.0, 1e-4)
+    model = make(early_stopping=True, max_epochs=30).fit(X, y, sample_weight=weight)
+    assert np.mean(model.predict(X) == 0) > 0.9
+    assert model.best_validation_score_ > 0.999  # class 0 rows weigh 10^7 times more
+
+
+def test_the_kept_weights_are_the_best_scores_whatever_tol(data):
+    X, y = data
+
+    class Snapshots(Callback):
+        def initialize(self):
+            self.states = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.states.append(copy.deepcopy(net.module_.state_dict()))
+
+    model = distilled(
+        early_stopping=True,
+        tol=0.5,  # every epoch a miss: tol only counts misses, as in MLPClassifier
+        n_iter_no_change=4,
+        max_epochs=50,
+        lr=1e-3,
+        callbacks=[Snapshots],
+    ).fit(X, y)
+    scores = model.validation_scores_
+    assert model.n_iter_ == 6 and len(set(scores)) > 1  # 1 + 5 misses
+    best = int(np.argmax(scores))
+    states = dict(model.net_.callbacks_)["Snapshots"].states
+    for key, value in model.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, states[best][key])
 
 
 def test_transfer_phases_stop_on_their_own(source, data):
@@ -221,6 +260,50 @@ def test_monitoring_validation_scores_without_a_split_says_how_to_get_one(callba
         distilled(callbacks=[callback]).fit(X, y)
 
 
+def test_scoring_validation_rows_without_a_split_says_how_to_get_one(data):
+    X, y = data
+    with pytest.raises(ValueError, match="on_train=True"):
+        distilled(callbacks=[EpochScoring("f1_macro", lower_is_better=False)]).fit(X, y)
+
+
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "roc_auc_ovr", "accuracy"])
+def test_training_row_scores_take_probabilities_too(scoring, data):
+    X, y = data
+    model = distilled(callbacks=[EpochScoring(scoring, on_train=True, name="s")]).fit(X, y)
+    assert np.isfinite(model.history_[-1, "s"])
+
+
+def test_scores_without_caching_read_the_whole_dataset(data):
+    X, y = data
+    callbacks = [
+        EpochScoring("accuracy", name="v", lower_is_better=False, use_caching=False),
+        EpochScoring("accuracy", name="t", on_train=True, use_caching=False),
+    ]
+    model = distilled(early_stopping=True, callbacks=callbacks).fit(X, y)
+    assert model.history_[-1, "v"] == model.history_[-1, "valid_acc"]
+    assert 0 < model.history_[-1, "t"] <= 1
+
+
+@pytest.mark.parametrize("params", [{"augment": "munge"}, {"unlabeled_label": -1}])
+def test_training_row_scores_warn_when_rows_have_no_label(params, data):
+    X, y = data
+    y = np.where(np.arange(len(y)) % 2, y, -1) if "unlabeled_label" in params else y
+    with pytest.warns(UserWarning, match="count those rows as errors"):
+        distilled(callbacks=[EpochScoring("accuracy", on_train=True)], **params).fit(X, y)
+
+
+def test_a_stop_from_a_batch_hook_leaves_consistent_curves(data):
+    X, y = data
+
+    class Stop(Callback):
+        def on_batch_end(self, net, **kwargs):
+            if len(net.history) == 3:
+                raise KeyboardInterrupt  # skorch's way to stop, midway through epoch 3
+
+    model = distilled(callbacks=[Stop()], max_epochs=10).fit(X, y)
+    assert model.n_iter_ == len(model.loss_curve_) == 2
+
+
 def test_a_callback_can_be_dropped_by_name_as_in_skorch(data):
     X, y = data
     model = distilled(callbacks__early_stopping=None, max_epochs=3).fit(X, y)
@@ -241,6 +324,52 @@ def test_warm_start_continues_the_fitted_network(make, data):
     assert model.loss_curve_[5] < first_losses[0]  # it went on from trained weights
     cold = clone(model).set_params(warm_start=False).fit(X, y)
     assert cold.n_iter_ == 5
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_a_warm_start_applies_a_new_learning_rate_and_keeps_the_validation_rows(make, data):
+    X, y = data
+    model = make(warm_start=True, max_epochs=2, early_stopping=True).fit(X, y)
+    model.set_params(lr=0.5, optimizer__weight_decay=0.25).fit(X, y)
+    groups = model.net_.optimizer_.param_groups
+    assert all(g["weight_decay"] == 0.25 for g in groups) and groups[-1]["lr"] in (0.5, 0.05)
+    assert len(model.validation_scores_) == model.n_iter_ == 4
+
+
+def test_a_warm_start_holds_out_the_same_rows(data):
+    X, y = data
+    model = DistilledClassifier(
+        KNeighborsClassifier(), **FAST, warm_start=True, early_stopping=True, random_state=0
+    ).fit(X, y)
+    first = model.teacher_._fit_X.copy()
+    model.fit(X, y)
+    np.testing.assert_array_equal(model.teacher_._fit_X, first)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hidden_layer_sizes": (3, 3)},
+        {"module__dropout": 0.5},
+        {"module": nn.Linear(6, 3)},
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_continued_fit_refuses_a_changed_network(change, method, data):
+    X, y = data
+    model = transfer(warm_start=True, max_epochs=2).fit(X, y)
+    net = model.net_
+    with pytest.raises(ValueError, match="changed since it was built"):
+        getattr(model.set_params(**change), method)(X, y)
+    assert model.net_ is net
+
+
+def test_a_continued_transfer_refuses_another_source(source, data):
+    X, y = data
+    model = transfer(source, warm_start=True, max_epochs=2).fit(X, y)
+    other = TransferClassifier(hidden_layer_sizes=(5,), max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="source"):
+        model.set_params(source=other).fit(X, y)
 
 
 @pytest.mark.parametrize("make", [distilled, transfer])
@@ -285,6 +414,38 @@ def test_partial_fit_with_a_frozen_teacher_or_recorded_soft_labels(data):
         assert np.mean(model.predict(X) == teacher.predict(X)) > 0.8
     with pytest.raises(ValueError, match="teacher_cv"):
         clone(frozen).set_params(teacher=GaussianNB(), teacher_cv=3).partial_fit(X, y, [0, 1, 2])
+
+
+def test_partial_fit_after_an_early_stopped_fit_keeps_its_validation_scores(data):
+    X, y = data
+    model = distilled(early_stopping=True, max_epochs=3).fit(X, y)
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 4 and len(model.validation_scores_) == 3
+
+
+def test_partial_fit_refuses_the_unlabelled_marker_as_a_class(data):
+    X, y = data
+    with pytest.raises(ValueError, match="unlabeled_label"):
+        DistilledClassifier(unlabeled_label=-1).partial_fit(
+            X, np.where(y == 0, -1, y), classes=[-1, 1, 2], teacher_proba=np.full((300, 3), 1 / 3)
+        )
+
+
+def test_early_stopping_takes_inputs_that_only_convert_to_arrays(data):
+    X, y = data
+
+    class ArrayLike:
+        def __init__(self, a):
+            self.a, self.shape = a, a.shape
+
+        def __array__(self, dtype=None, copy=None):
+            return self.a if dtype is None else self.a.astype(dtype)
+
+        def __len__(self):
+            return len(self.a)
+
+    model = distilled(early_stopping=True).fit(ArrayLike(X), y)
+    assert model.predict(X).shape == y.shape
 
 
 @pytest.mark.parametrize("make", [distilled, transfer])
@@ -369,6 +530,8 @@ def test_class_weight_errors(data):
         )
     with pytest.raises(ValueError, match="class_weight"):
         distilled(class_weight="heavy").fit(X, y)
+    with pytest.raises(ValueError, match="marker of rows without a label"):
+        distilled(class_weight={-1: 5.0, 0: 1.0}, unlabeled_label=-1).fit(X, y)
 
 
 def test_class_weight_balanced_lifts_a_rare_class(data):
