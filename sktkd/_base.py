@@ -23,7 +23,7 @@ from torch import nn
 
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize
-from ._net import Net
+from ._net import Net, carry_schedule
 from ._training import check_callbacks, copy_callbacks, fitted_curves, stopping, validation_scoring
 
 # Rows per forward pass at prediction time: large batches are fastest on CPU.
@@ -536,7 +536,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         net.classes_ = np.arange(len(self.classes_))  # the net's y: class indices
         net.architecture_ = self._architecture()
         routed = self._routed("callbacks__")
-        return check_callbacks(net.initialize(), valid is not None, routed, unlabelled_rows)
+        return check_callbacks(
+            net.initialize(), valid is not None, routed, unlabelled_rows, incremental
+        )
 
     def _resume(self, net, incremental):
         """Give ``net`` (initialised) the fitted net's history (and optimizer state).
@@ -552,12 +554,19 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                 net.optimizer_.load_state_dict(copy.deepcopy(self.net_.optimizer_.state_dict()))
             except ValueError:
                 pass
+        carry_schedule(net.optimizer_, self.net_.optimizer_)  # a schedule resumes
         net.history_ = copy.deepcopy(self.net_.history_)
         return net
 
     def _set_fitted_curves(self, net, incremental=False):
-        """``n_iter_``, ``loss_curve_`` and the scores, as ``MLPClassifier`` names them."""
-        vars(self).update(fitted_curves(net.history, self.early_stopping and not incremental))
+        """``n_iter_``, ``loss_curve_`` and the scores, as ``MLPClassifier`` names them.
+
+        ``partial_fit`` keeps the best validation score of the fit before.
+        """
+        curves = fitted_curves(net, self.early_stopping and not incremental)
+        if incremental:
+            curves["best_validation_score_"] = getattr(self, "best_validation_score_", None)
+        vars(self).update(curves)
 
     def _optimizer_params(self):
         params = self._routed("optimizer__")

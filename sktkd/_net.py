@@ -1,6 +1,7 @@
 """The skorch net both estimators train: sliced batches and a criterion over targets."""
 
 import math
+import re
 
 import torch
 from skorch import NeuralNet
@@ -9,6 +10,25 @@ from skorch.callbacks import Callback
 from ._batches import SliceLoader, TensorDataset
 
 _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
+
+
+def carry_schedule(optimizer, previous):
+    """Give a fresh optimizer's parameter groups what a learning-rate schedule left.
+
+    A scheduler that resumes (skorch's ``LRScheduler`` in a later phase or fit)
+    reads keys it wrote into the groups (``initial_lr``, ``max_lr``, ...).
+    Each new group takes the keys it lacks from the previous group with the
+    same learning rate (else the first); its own rate and settings stay.
+    """
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+        if previous is None:
+            continue
+        same = [g for g in previous.param_groups if g.get("initial_lr") == group["lr"]]
+        for key, value in (same or previous.param_groups)[0].items():
+            if key != "params":
+                group.setdefault(key, value)
+    return optimizer
 
 
 class Net(NeuralNet):
@@ -81,13 +101,18 @@ class Net(NeuralNet):
     def predict(self, X):
         return self.forward(X).detach().argmax(dim=1).numpy()
 
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        carry_schedule(self.optimizer_, None)
+        return self
+
     def notify(self, method_name, **cb_kwargs):
         getattr(self, method_name)(self, **cb_kwargs)  # the net's own (history rows)
         # Per-batch hooks reach only the callbacks that define them: skorch's
         # defaults leave them as no-ops, and calling those costs about as much
         # as slicing the batch.
         no_op = getattr(Callback, method_name, None)
-        for _, cb in self.callbacks_:
+        for name, cb in self.callbacks_:
             if method_name in _BATCH_HOOKS and getattr(type(cb), method_name, no_op) is no_op:
                 continue
             try:
@@ -97,6 +122,17 @@ class Net(NeuralNet):
                 # a normal end of the fit, not the user's Ctrl-C.
                 self._stopped_by_callback = True
                 raise
+            except KeyError as exc:
+                # skorch's History says only which key is missing; say who asked.
+                missing = re.search(r"Key '(.*)' was not found in history", str(exc))
+                if missing is None:
+                    raise
+                keys = sorted(k for k in self.history[-1] if k != "batches")
+                raise ValueError(
+                    f"The callback {name!r} reads {missing[1]!r} from the history, which "
+                    f"records {keys}: valid_* scores exist only with early_stopping=True, "
+                    "valid_agreement only with a teacher."
+                ) from exc
 
     def on_epoch_end(self, net, **kwargs):
         # A non-finite loss or weight never recovers: stop with the likely
@@ -150,12 +186,12 @@ class TransferNet(Net):
             if param.requires_grad:
                 groups.setdefault(lrs.get(name, self.lr), []).append(param)
         kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
-        # ``initial_lr``: a learning-rate scheduler (skorch's LRScheduler) that
-        # resumes in a later phase starts from this phase's rates.
+        previous = getattr(self, "optimizer_", None)
         self.optimizer_ = self.optimizer(
-            [{"params": params, "lr": lr, "initial_lr": lr} for lr, params in groups.items()],
-            **kwargs,
+            [{"params": params, "lr": lr} for lr, params in groups.items()], **kwargs
         )
+        # A learning-rate schedule resumes in the next phase from this phase's rates.
+        carry_schedule(self.optimizer_, previous)
         return self
 
     def _set_training(self, training=True):

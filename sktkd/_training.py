@@ -12,18 +12,27 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.callbacks.scoring import ScoringBase
 
+# Names of sktkd's own callbacks, which a fit leaves out when it has no use for them.
+OWN_CALLBACKS = ("valid_acc", "valid_agreement", "early_stopping")
+
 
 def copy_callbacks(callbacks):
-    """The user's callbacks for one fit: shallow copies, so theirs are never modified.
+    """The user's callbacks for one fit: copies, so theirs are never modified.
 
-    skorch initialises its callbacks and sets routed parameters
-    (``callbacks__<name>__<param>``) on them in place. A shallow copy keeps
-    what they hold (a file, a writer, a lock) shared and working, where a deep
-    copy could not copy it. Callback classes are instantiated by skorch.
+    skorch initialises its callbacks, sets routed parameters
+    (``callbacks__<name>__<param>``) and records state on them in place. Each
+    is deep-copied; one holding what cannot be copied (a file, a writer, a
+    lock) is copied shallowly, sharing it. Callback classes are instantiated
+    by skorch.
     """
 
     def one(callback):
-        return callback if isinstance(callback, type) else copy.copy(callback)
+        if isinstance(callback, type):
+            return callback
+        try:
+            return copy.deepcopy(callback)
+        except Exception:  # any object may refuse to be copied
+            return copy.copy(callback)
 
     return [
         (entry[0], one(entry[1])) if isinstance(entry, tuple) else one(entry)
@@ -53,20 +62,22 @@ def validation_rows(codes, classes, fraction, seed):
     return valid
 
 
-def check_callbacks(net, has_validation, routed, unlabelled_rows):
+def check_callbacks(net, has_validation, routed, unlabelled_rows, incremental=False):
     """Refuse what skorch would ignore or fail on late, and warn of misleading scores.
 
     A parameter routed to a callback name that does not exist (skorch ignores
-    it); without a validation split, a callback that monitors a validation
-    score (skorch fails after the first epoch) or scores validation rows
-    (skorch records nothing). With ``unlabelled_rows`` (labels ``-1``: rows
-    without a label, or synthetic ones), training-row scores count them as
-    errors: a warning says so.
+    it; sktkd's own callbacks that this fit leaves out excepted); without a
+    validation split, a callback that monitors a validation score (skorch
+    fails after the first epoch) or scores validation rows (skorch records
+    nothing). With ``unlabelled_rows`` (labels ``-1``: rows without a label,
+    or synthetic ones), training-row scores count them as errors: a warning
+    says so. ``incremental``: the messages speak of ``partial_fit``.
     """
     names = {name for name, _ in net.callbacks_}
     for key in routed:
         name = key.split("__")[0]
-        if name not in names and routed[key] is not None and "__" in key:
+        known = name in names or name in OWN_CALLBACKS
+        if not known and routed[key] is not None and "__" in key:
             raise ValueError(
                 f"callbacks__{key} is routed to a callback named {name!r}, but the callbacks "
                 f"are {sorted(names)}: name yours with callbacks=[({name!r}, callback)]."
@@ -74,23 +85,26 @@ def check_callbacks(net, has_validation, routed, unlabelled_rows):
     for name, callback in net.callbacks_:
         monitor = getattr(callback, "monitor", None)
         validates = isinstance(monitor, str) and monitor.startswith("valid_")
-        scores_validation = isinstance(callback, ScoringBase) and not callback.on_train
-        if not has_validation and (validates or scores_validation):
+        scorer = isinstance(callback, ScoringBase)
+        if not has_validation and (validates or (scorer and not callback.on_train)):
             what = f"monitors {monitor!r}" if validates else "scores the validation rows"
-            raise ValueError(
-                f"The callback {name!r} {what}; validation scores exist only with "
-                "early_stopping=True, which holds out validation_fraction of the rows. "
-                "For training-row scores use on_train=True."
+            where = (
+                "partial_fit holds out no validation rows, as MLPClassifier's does; drop it "
+                f"there with callbacks__{name}=None"
+                if incremental
+                else "validation scores exist only with early_stopping=True, which holds out "
+                "validation_fraction of the rows"
             )
-        if unlabelled_rows and isinstance(callback, ScoringBase) and callback.on_train:
-            if name != "train_loss":
-                warnings.warn(
-                    f"The callback {name!r} scores the training rows, whose label is -1 "
-                    "where there is none (unlabeled_label) or the row is synthetic "
-                    "(augment): scores against y count those rows as errors.",
-                    UserWarning,
-                    stacklevel=2,
-                )
+            hint = "; for training-row scores use on_train=True" if scorer and not validates else ""
+            raise ValueError(f"The callback {name!r} {what}; {where}{hint}.")
+        if unlabelled_rows and scorer and callback.on_train and name != "train_loss":
+            warnings.warn(
+                f"The callback {name!r} scores the training rows, whose label is -1 "
+                "where there is none (unlabeled_label) or the row is synthetic "
+                "(augment): scores against y count those rows as errors.",
+                UserWarning,
+                stacklevel=2,
+            )
     return net
 
 
@@ -128,20 +142,25 @@ class StoppingRule(EarlyStopping):
     ``threshold`` (``tol``); training stops after ``patience`` misses in a row
     (``n_iter_no_change + 1``). The best weights are those of the best score,
     however small its lead: ``tol`` only counts misses (skorch's own keeps
-    the weights of the last epoch that beat the threshold).
+    the weights of the last epoch that beat the threshold). The phases of one
+    fit (``TransferClassifier``'s strategies) share the best score, so the
+    weights kept are the best of the whole fit. ``lower_is_better=None``
+    follows the monitored key: lower for a ``*_loss``, higher otherwise.
     """
 
     def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        self.best_score_ = None
+        kept = [getattr(self, k, None) for k in ("best_score_", "best_epoch_")]
+        weights = getattr(self, "best_model_weights_", None)
+        super().on_train_begin(net, **kwargs)  # resets the misses, and the best
+        (self.best_score_, self.best_epoch_), self.best_model_weights_ = kept, weights
 
     def on_epoch_end(self, net, **kwargs):
         score = net.history[-1, self.monitor]
-        sign = -1.0 if self.lower_is_better else 1.0
+        lower = self.lower_is_better
+        sign = -1.0 if (self.monitor.endswith("_loss") if lower is None else lower) else 1.0
         best = self.best_score_
-        self.misses_ = (
-            0 if best is None or sign * (score - best) >= self.threshold else self.misses_ + 1
-        )
+        improved = best is None or sign * (score - best) >= self.threshold
+        self.misses_ = 0 if improved else self.misses_ + 1
         if best is None or sign * score > sign * best:
             self.best_score_, self.best_epoch_ = score, net.history[-1, "epoch"]
             if self.load_best:
@@ -164,12 +183,11 @@ def stopping(early_stopping, n_iter_no_change, tol):
     once the score has not improved by ``tol`` for more than
     ``n_iter_no_change`` epochs in a row.
     """
-    monitor, lower_is_better = ("valid_acc", False) if early_stopping else ("train_loss", True)
     return (
         "early_stopping",
         StoppingRule(
-            monitor=monitor,
-            lower_is_better=lower_is_better,
+            monitor="valid_acc" if early_stopping else "train_loss",
+            lower_is_better=None,  # from the monitored key, also when it is routed
             patience=n_iter_no_change + 1,
             threshold=tol,
             threshold_mode="abs",
@@ -179,18 +197,26 @@ def stopping(early_stopping, n_iter_no_change, tol):
     )
 
 
-def fitted_curves(history, early_stopping):
-    """``MLPClassifier``'s fitted attributes, read from a skorch ``History``.
+def fitted_curves(net, early_stopping):
+    """``MLPClassifier``'s fitted attributes, read from the net's ``History``.
 
     Epochs count when complete (a callback may stop one midway);
-    ``validation_scores_`` lists every epoch that had a validation split.
+    ``validation_scores_`` lists every epoch that had a validation split, and
+    ``best_validation_score_`` is the one of the epoch whose weights were kept.
     """
+    history = net.history
     losses = [float(row["train_loss"]) for row in history if "train_loss" in row]
     scores = [float(row["valid_acc"]) for row in history if "valid_acc" in row] or None
+    best_score = None
+    if early_stopping and scores is not None:
+        rule = dict(net.callbacks_).get("early_stopping")
+        kept = rule.best_epoch_ if rule is not None and rule.load_best else 0
+        rows = [row for row in history if "valid_acc" in row]
+        best_score = next((row["valid_acc"] for row in rows if row["epoch"] == kept), scores[-1])
     return {
         "n_iter_": len(losses),
         "loss_curve_": losses,
         "validation_scores_": scores,
-        "best_validation_score_": None if scores is None else max(scores),
+        "best_validation_score_": None if best_score is None else float(best_score),
         "best_loss_": None if early_stopping or not losses else min(losses),
     }

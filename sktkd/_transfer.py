@@ -11,6 +11,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Freezer, Unfreezer
 
 from ._base import (
     NeuralClassifierBase,
@@ -543,8 +544,29 @@ random_state, verbose, callbacks, **kwargs
 
     def _architecture(self):
         # The source and head shape the network too; input_scaling its input.
-        params = {"source": self.source, "head": self.head, "input_scaling": self.input_scaling}
+        params = {"head": self.head, "input_scaling": self.input_scaling}
+        source = self.source
+        if source is not None and not isinstance(source, (str, os.PathLike)):
+            # Two sources may print alike: tell them apart by their weights.
+            network, _ = source_network(source)
+            source = [
+                (k, tuple(p.shape), float(p.double().sum()))
+                for k, p in network.state_dict().items()
+            ]
+        params["source"] = source
         return {**super()._architecture(), **{k: repr(v) for k, v in params.items()}}
+
+    def _check_params(self):
+        super()._check_params()
+        for entry in self.callbacks or ():
+            callback = entry[1] if isinstance(entry, tuple) else entry
+            kind = callback if isinstance(callback, type) else type(callback)
+            if issubclass(kind, (Freezer, Unfreezer)):
+                raise ValueError(
+                    f"TransferClassifier's strategy decides which layers train, phase by phase; "
+                    f"skorch's {kind.__name__} would be undone. Use strategy='linear_probe', "
+                    "'lp_ft' or 'gradual' (and lr_decay), or DistilledClassifier."
+                )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

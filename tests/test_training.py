@@ -19,13 +19,16 @@ from skorch.callbacks import (
     Checkpoint,
     EarlyStopping,
     EpochScoring,
+    Freezer,
     LRScheduler,
     ProgressBar,
+    Unfreezer,
 )
 from torch import nn
-from torch.optim.lr_scheduler import StepLR
+from torch.optim.lr_scheduler import OneCycleLR, StepLR
 
 from sktkd import DistilledClassifier, TransferClassifier
+from sktkd._training import validation_rows
 
 from .conftest import FAST
 
@@ -561,3 +564,137 @@ def test_decision_function_and_log_proba_agree_with_predict(make, data):
     np.testing.assert_array_equal(np.where(scores > 0, "yes", "no"), model.predict(X[binary]))
     log_odds = np.diff(model.predict_log_proba(X[binary]), axis=1)[:, 0]
     np.testing.assert_allclose(scores, log_odds, rtol=1e-5, atol=1e-6)
+
+
+# --- second review: schedules, routed rules, kept weights, freezing -----------------------
+
+
+def held_out(model, X, y):
+    """The validation rows of a fit with an integer random_state."""
+    codes = np.searchsorted(model.classes_, y)
+    return validation_rows(codes, model.classes_, model.validation_fraction, model._seed())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        partial(distilled, warm_start=True),
+        partial(transfer, strategy="full", warm_start=True),
+        partial(transfer, strategy="lp_ft"),
+        partial(transfer, strategy="gradual"),
+    ],
+)
+@pytest.mark.parametrize("schedule", ["step", "one_cycle"])
+def test_learning_rate_schedules_resume_across_phases_and_warm_starts(make, schedule, source, data):
+    X, y = data
+    scheduler = (
+        LRScheduler(StepLR, step_size=2)
+        if schedule == "step"
+        else LRScheduler(OneCycleLR, max_lr=1e-2, total_steps=400, step_every="batch")
+    )
+    model = make(max_epochs=2, callbacks=[scheduler])
+    if isinstance(model, TransferClassifier):
+        model.set_params(source=source)
+    model.fit(X, y)
+    if model.warm_start:
+        model.fit(X, y)
+    assert np.isfinite(model.loss_curve_).all()
+
+
+def test_partial_fit_ignores_routes_to_the_rule_it_goes_without(data):
+    X, y = data
+    frozen = FrozenEstimator(GaussianNB().fit(X, y))
+    model = DistilledClassifier(
+        frozen, **FAST, callbacks__early_stopping__patience=3, callbacks__valid_acc__name="v"
+    )
+    model.partial_fit(X, y, classes=[0, 1, 2])
+    transfer(callbacks__early_stopping__patience=3).fit(X, y).partial_fit(X, y)
+
+
+def test_partial_fit_names_itself_when_a_callback_needs_validation(data):
+    X, y = data
+    frozen = FrozenEstimator(GaussianNB().fit(X, y))
+    scorer = EpochScoring("f1_macro", lower_is_better=False)
+    model = DistilledClassifier(frozen, **FAST, early_stopping=True, callbacks=[scorer]).fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit holds out no validation rows"):
+        model.partial_fit(X, y)
+    model.set_params(callbacks__EpochScoring=None).partial_fit(X, y)
+
+
+def test_best_validation_score_is_the_returned_models(source, data):
+    X, y = data
+    model = distilled(early_stopping=True, warm_start=True, max_epochs=30, random_state=0)
+    model.fit(X, y)
+    model.set_params(lr=0.5, max_epochs=3).fit(X, y)  # a worse continuation
+    valid = held_out(model, X, y)
+    assert model.best_validation_score_ == np.mean(model.predict(X[valid]) == y[valid])
+    probe_then_bad_tuning = transfer(
+        source,
+        strategy="lp_ft",
+        probe_epochs=30,
+        max_epochs=3,
+        lr=0.05,
+        finetune_lr_scale=20,
+        early_stopping=True,
+    ).fit(X, y)
+    valid = held_out(probe_then_bad_tuning, X, y)
+    accuracy = np.mean(probe_then_bad_tuning.predict(X[valid]) == y[valid])
+    assert probe_then_bad_tuning.best_validation_score_ == accuracy
+    assert accuracy == max(probe_then_bad_tuning.validation_scores_)  # the best of both phases
+
+
+def test_a_routed_loss_monitor_keeps_the_lowest_loss(data):
+    X, y = data
+    model = distilled(
+        early_stopping=True, max_epochs=40, lr=0.05, callbacks__early_stopping__monitor="valid_loss"
+    ).fit(X, y)
+    kept = dict(model.net_.callbacks_)["early_stopping"].best_epoch_
+    losses = model.history_[:, "valid_loss"]
+    assert kept == int(np.argmin(losses)) + 1
+
+
+@pytest.mark.parametrize("callback", [Freezer("layers.0.*"), Unfreezer("layers.0.*", at=2)])
+def test_transfer_refuses_skorch_freezing_which_its_strategy_would_undo(callback, source, data):
+    X, y = data
+    with pytest.raises(ValueError, match="strategy decides which layers train"):
+        transfer(source, callbacks=[callback]).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"callbacks": [EarlyStopping(monitor="valid_agreement", lower_is_better=False)]},
+        {"callbacks__valid_acc": None},
+        {"callbacks__early_stopping__monitor": "train_los"},
+    ],
+)
+def test_a_key_missing_from_the_history_is_named_with_its_callback(params, data):
+    X, y = data
+    with pytest.raises(ValueError, match="reads '(valid_agreement|valid_acc|train_los)'"):
+        transfer(early_stopping=True, **params).fit(X, y)
+
+
+def test_a_warm_start_tells_sources_apart_by_their_weights(data):
+    X, y = data
+    first = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    second = copy.deepcopy(first)
+    with torch.no_grad():
+        second[0].weight.add_(1.0)
+    model = transfer(first, warm_start=True, max_epochs=2).fit(X, y)
+    with pytest.raises(ValueError, match="source"):
+        model.set_params(source=second).fit(X, y)
+
+
+def test_a_callbacks_own_state_stays_its_own(data):
+    X, y = data
+
+    class Record(Callback):
+        def __init__(self):
+            self.losses = []
+
+        def on_epoch_end(self, net, **kwargs):
+            self.losses.append(net.history[-1, "train_loss"])
+
+    record = Record()
+    model = distilled(callbacks=[record]).fit(X, y)
+    assert record.losses == [] and len(dict(model.net_.callbacks_)["Record"].losses) == 15
