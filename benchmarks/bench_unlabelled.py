@@ -9,7 +9,7 @@ students get it frozen, with sktkd's defaults:
 - "labelled rows only": ``fit`` on the labelled rows;
 - "+ unlabelled rows, every row a step (before)": ``unlabeled_label=-1`` with
   ``max_epochs`` scaled so the fit takes as many steps as when an epoch
-  visited every row (the behaviour before the fix);
+  visited every row, and no stopping rule (the behaviour before the fix);
 - "+ unlabelled rows (sktkd)": ``unlabeled_label=-1``, an epoch visiting as
   many rows as are labelled, drawn among all rows;
 - "+ unlabelled rows + MUNGE": the same with ``augment="munge"``, five
@@ -66,7 +66,11 @@ def run(case, seed):
     every_row = round(100 * len(y_u) / lab.sum())  # the old number of steps
     students = {
         "labelled rows only": (X_tr[lab], y_u[lab], {}),
-        "+ unlabelled rows, every row a step (before)": (X_tr, y_u, {"max_epochs": every_row}),
+        "+ unlabelled rows, every row a step (before)": (
+            X_tr,
+            y_u,
+            {"max_epochs": every_row, "callbacks__early_stopping": None},  # no rule then
+        ),
         "+ unlabelled rows (sktkd)": (X_tr, y_u, {}),
         "+ unlabelled rows + MUNGE": (X_tr, y_u, {"augment": "munge"}),
     }
