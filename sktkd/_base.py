@@ -440,7 +440,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     def _architecture(self):
         """What shapes the network: a continued fit must find it unchanged."""
         routed = {f"module__{k}": v for k, v in self._routed("module__").items()}
-        params = {"module": self.module, "hidden_layer_sizes": self.hidden_layer_sizes, **routed}
+        sizes = self.hidden_layer_sizes
+        sizes = tuple(sizes) if isinstance(sizes, (list, tuple)) else sizes  # [8] is (8,)
+        params = {"module": self.module, "hidden_layer_sizes": sizes, **routed}
         return {k: repr(v) for k, v in params.items()}
 
     def _check_architecture(self, incremental):

@@ -598,6 +598,7 @@ class DistilledClassifier(NeuralClassifierBase):
                 self.teacher_cv,
                 None if sample_weight is None else sample_weight[rows],
                 self.teacher_weights,
+                self.classes_,
             )
         asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
         if len(asked):

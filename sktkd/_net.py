@@ -112,6 +112,7 @@ class Net(NeuralNet):
         # defaults leave them as no-ops, and calling those costs about as much
         # as slicing the batch.
         no_op = getattr(Callback, method_name, None)
+        stop = False
         for name, cb in self.callbacks_:
             if method_name in _BATCH_HOOKS and getattr(type(cb), method_name, no_op) is no_op:
                 continue
@@ -119,9 +120,10 @@ class Net(NeuralNet):
                 getattr(cb, method_name)(self, **cb_kwargs)
             except KeyboardInterrupt:
                 # A callback stops training the skorch way (EarlyStopping does):
-                # a normal end of the fit, not the user's Ctrl-C.
-                self._stopped_by_callback = True
-                raise
+                # a normal end of the fit, not the user's Ctrl-C. The other
+                # callbacks still see this epoch (or batch) before it ends, so the
+                # stopping rule and scores miss none, whatever their order.
+                self._stopped_by_callback = stop = True
             except KeyError as exc:
                 # skorch's History says only which key is missing; say who asked.
                 missing = re.search(r"Key '(.*)' was not found in history", str(exc))
@@ -133,6 +135,8 @@ class Net(NeuralNet):
                     f"records {keys}: valid_* scores exist only with early_stopping=True, "
                     "valid_agreement only with a teacher."
                 ) from exc
+        if stop:
+            raise KeyboardInterrupt
 
     def on_epoch_end(self, net, **kwargs):
         # A non-finite loss or weight never recovers: stop with the likely

@@ -261,14 +261,17 @@ def teacher_logits(teacher, X, X_array, classes, weights=None):
     return _combine(log_probas, weights)
 
 
-def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
+def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None, classes=None):
     """Logits of each row from a clone of the teacher that never saw it.
 
     ``cross_val_predict`` refits a clone per fold of ``cv``; its columns are
-    the sorted classes of ``y``, as the student's.
+    the sorted classes of ``y``. They are matched to ``classes`` (the
+    student's) by label: a class without rows here (all of weight 0) gets
+    probability 0, a logit of ``-inf``.
     """
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
-    n_classes = len(np.unique(y))
+    present = np.unique(y)
+    n_classes = len(present)
     log_probas = []
     for one in teachers:
         if not is_refittable(one):
@@ -281,7 +284,12 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None):
         out = cross_val_predict(one, X, y, cv=cv, method=method, params=params)
         out = check_output(out, method, one, len(y), n_classes)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
-    return _combine(log_probas, weights)
+    logits = _combine(log_probas, weights)
+    if classes is None or len(classes) == n_classes:
+        return logits
+    full = np.full((len(y), len(classes)), -np.inf, dtype=logits.dtype)
+    full[:, np.searchsorted(classes, present)] = logits
+    return full
 
 
 def check_teacher_proba(teacher_proba, n_samples, classes, rows=None):

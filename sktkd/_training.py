@@ -202,7 +202,9 @@ def fitted_curves(net, early_stopping):
 
     Epochs count when complete (a callback may stop one midway);
     ``validation_scores_`` lists every epoch that had a validation split, and
-    ``best_validation_score_`` is the one of the epoch whose weights were kept.
+    ``best_validation_score_`` is the one of the epoch whose weights were kept:
+    the rule's best, else the last epoch, if it was validated and complete
+    (``None`` when a callback stopped the fit midway).
     """
     history = net.history
     losses = [float(row["train_loss"]) for row in history if "train_loss" in row]
@@ -210,9 +212,9 @@ def fitted_curves(net, early_stopping):
     best_score = None
     if early_stopping and scores is not None:
         rule = dict(net.callbacks_).get("early_stopping")
-        kept = rule.best_epoch_ if rule is not None and rule.load_best else 0
-        rows = [row for row in history if "valid_acc" in row]
-        best_score = next((row["valid_acc"] for row in rows if row["epoch"] == kept), scores[-1])
+        restored = rule is not None and rule.load_best and rule.best_model_weights_ is not None
+        kept = rule.best_epoch_ if restored else history[-1, "epoch"]
+        best_score = next((row.get("valid_acc") for row in history if row["epoch"] == kept), None)
     return {
         "n_iter_": len(losses),
         "loss_curve_": losses,

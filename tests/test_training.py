@@ -698,3 +698,48 @@ def test_a_callbacks_own_state_stays_its_own(data):
     record = Record()
     model = distilled(callbacks=[record]).fit(X, y)
     assert record.losses == [] and len(dict(model.net_.callbacks_)["Record"].losses) == 15
+
+
+# --- third review (a fuzz of the combinations) ----------------------------------------------
+
+
+def test_out_of_fold_labels_when_a_class_has_no_weighted_row(data):
+    X, y = data
+    model = distilled(teacher_cv=3, class_weight={0: 0.0}).fit(X, y)
+    assert model.predict_proba(X).shape == (len(X), 3)
+    distilled(teacher_cv=3).fit(X, y, sample_weight=(y != 0).astype(float))
+
+
+@pytest.mark.parametrize("make", [distilled, transfer])
+def test_a_callbacks_stop_leaves_the_epoch_to_the_rule_and_the_scores(make, data):
+    X, y = data
+
+    class StopAfter(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) >= 3:
+                raise KeyboardInterrupt  # before the rule and the scorer below in the list
+
+    scorer = EpochScoring("accuracy", on_train=True, name="train_acc")
+    model = make(early_stopping=True, max_epochs=50, callbacks=[StopAfter(), scorer]).fit(X, y)
+    assert model.n_iter_ == 3 and len(model.history_[:, "train_acc"]) == 3
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_no_best_validation_score_for_weights_no_epoch_validated(data):
+    X, y = data
+
+    class StopAtBatch(Callback):
+        def on_batch_end(self, net, training=True, **kwargs):
+            if training:
+                raise KeyboardInterrupt
+
+    model = distilled(early_stopping=True, warm_start=True, max_epochs=2).fit(X, y)
+    model.set_params(callbacks=[StopAtBatch()]).fit(X, y)  # stopped within its first epoch
+    assert model.best_validation_score_ is None and model.n_iter_ == 2
+
+
+def test_a_warm_start_takes_the_same_sizes_as_a_list(data):
+    X, y = data
+    model = transfer(hidden_layer_sizes=(8,), warm_start=True, max_epochs=2).fit(X, y)
+    model.set_params(hidden_layer_sizes=[8]).fit(X, y)
+    assert model.n_iter_ == 4
