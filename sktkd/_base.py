@@ -14,7 +14,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.callbacks import Callback
@@ -24,7 +23,14 @@ from torch import nn
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize
 from ._net import Net, carry_schedule
-from ._training import check_callbacks, copy_callbacks, fitted_curves, stopping, validation_scoring
+from ._training import (
+    check_callbacks,
+    class_weights,
+    copy_callbacks,
+    fitted_curves,
+    stopping,
+    validation_scoring,
+)
 
 # Rows per forward pass at prediction time: large batches are fastest on CPU.
 _PREDICT_BATCH_SIZE = 4096
@@ -283,13 +289,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         return X, y, codes, sample_weight
 
     def _student_weights(self, codes, sample_weight, incremental=False, unlabeled_label=None):
-        """``sample_weight`` times the weight of each row's class (``class_weight``).
-
-        As scikit-learn's classifiers combine them: ``"balanced"`` gives class
-        ``k`` the weight ``n_labelled / (n_classes * n_k)``; a dict maps labels
-        to weights (absent classes: 1). Unlabelled rows keep weight 1. Returns
-        float64 weights, or ``None`` when neither is given.
-        """
+        """``sample_weight`` times ``class_weight`` (see :func:`sktkd._training.class_weights`)."""
         if self.class_weight is None:
             return sample_weight
         if incremental and self.class_weight == "balanced":
@@ -299,34 +299,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
                 "sklearn.utils.class_weight.compute_class_weight('balanced', classes=..., "
                 "y=...) and pass them as a dict."
             )
-        if isinstance(self.class_weight, dict) and unlabeled_label in self.class_weight:
-            raise ValueError(
-                f"class_weight has a weight for unlabeled_label={unlabeled_label!r}, the "
-                "marker of rows without a label, which is not a class: unlabelled rows keep "
-                "weight 1 (weigh them with sample_weight)."
-            )
-        labelled = codes >= 0
-        present = np.unique(codes[labelled])
-        if self.class_weight == "balanced":
-            # Over the classes present, as compute_class_weight requires.
-            per_class = np.ones(len(self.classes_))
-            per_class[present] = compute_class_weight(
-                "balanced", classes=present, y=codes[labelled]
-            )
-        else:
-            per_class = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_[codes[labelled]]
-            )
-        weights = np.ones(len(codes))
-        weights[labelled] = per_class[codes[labelled]]
-        if not np.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError(
-                f"class_weight must be finite and non-negative, got {self.class_weight}."
-            )
-        weights = weights if sample_weight is None else weights * sample_weight
-        if not weights.any():
-            raise ValueError("class_weight and sample_weight leave no row with a positive weight.")
-        return weights
+        return class_weights(
+            self.class_weight, self.classes_, codes, sample_weight, unlabeled_label
+        )
 
     def _check_hidden_layer_sizes(self):
         sizes = tuple(self.hidden_layer_sizes)

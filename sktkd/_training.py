@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.callbacks.scoring import ScoringBase
 
@@ -60,6 +61,37 @@ def validation_rows(codes, classes, fraction, seed):
     valid = np.zeros(len(codes), dtype=bool)
     valid[held_out] = True
     return valid
+
+
+def class_weights(class_weight, classes, codes, sample_weight=None, unlabeled_label=None):
+    """``sample_weight`` times the weight of each row's class, float64.
+
+    As scikit-learn's classifiers combine them: ``"balanced"`` gives class
+    ``k`` the weight ``n_labelled / (n_classes * n_k)`` (over the classes
+    present); a dict maps labels to weights (absent classes: 1). Unlabelled
+    rows (``codes == -1``) keep weight 1.
+    """
+    if isinstance(class_weight, dict) and unlabeled_label in class_weight:
+        raise ValueError(
+            f"class_weight has a weight for unlabeled_label={unlabeled_label!r}, the "
+            "marker of rows without a label, which is not a class: unlabelled rows keep "
+            "weight 1 (weigh them with sample_weight)."
+        )
+    labelled = codes >= 0
+    if class_weight == "balanced":
+        present = np.unique(codes[labelled])  # compute_class_weight needs them in y
+        per_class = np.ones(len(classes))
+        per_class[present] = compute_class_weight("balanced", classes=present, y=codes[labelled])
+    else:
+        per_class = compute_class_weight(class_weight, classes=classes, y=classes[codes[labelled]])
+    weights = np.ones(len(codes))
+    weights[labelled] = per_class[codes[labelled]]
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(f"class_weight must be finite and non-negative, got {class_weight}.")
+    weights = weights if sample_weight is None else weights * sample_weight
+    if not weights.any():
+        raise ValueError("class_weight and sample_weight leave no row with a positive weight.")
+    return weights
 
 
 def check_callbacks(net, has_validation, routed, unlabelled_rows, incremental=False):
