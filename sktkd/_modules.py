@@ -97,10 +97,13 @@ class Standardize(nn.Module):
     def transform(self, X):
         """Standardised float32 copy of the ndarray ``X``, a chunk of rows at a time."""
         mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
+        bound = self._bound
         Z = np.empty(X.shape, dtype=np.float32)
         for rows in _chunks(len(X)):
-            z = (np.asarray(X[rows], dtype=np.float64) - mean) / scale
-            Z[rows] = np.clip(z, -self._bound, self._bound)
+            z = np.array(X[rows], dtype=np.float64)  # a copy, worked on in place
+            z -= mean
+            z /= scale
+            Z[rows] = np.clip(z, -bound, bound, out=z)
         return Z
 
     def forward(self, X):

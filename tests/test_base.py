@@ -573,3 +573,19 @@ def test_sample_weight_and_recorded_labels_as_tensors(data):
     proba = torch.tensor(np.eye(3)[y], requires_grad=True)
     DistilledClassifier(**FAST).fit(X, y, sample_weight=weight, teacher_proba=proba)
     TransferClassifier(**FAST).fit(X, y, sample_weight=weight)
+
+
+def test_plain_arrays_take_a_lean_prediction_path_with_the_same_answers(data):
+    X, y = data
+    for model in (
+        DistilledClassifier(GaussianNB(), **FAST, random_state=0).fit(X, y),
+        TransferClassifier(**FAST, random_state=0).fit(X.astype(np.float32), y),
+    ):
+        lean = model.predict_proba(X[:7])  # a float ndarray: the few checks only
+        full = model.predict_proba(X[:7].tolist())  # a list: validate_data
+        np.testing.assert_array_equal(lean, full)
+        with pytest.raises(ValueError, match="features"):
+            model.predict_proba(X[:2, :3])  # what validate_data says, unchanged
+        with pytest.raises(ValueError, match="NaN"):
+            model.predict_proba(np.full((2, X.shape[1]), np.nan))
+        assert model.predict(X[:1]).shape == (1,)
