@@ -14,21 +14,30 @@ interleaved; the table reports medians and ratios.
   distillation loss), no validation split, as shipped (per-row ``DataLoader``,
   torch's default Adam) and with the fused Adam sktkd uses.
 
+A second table times ``predict_proba`` on one row and on 10,000 rows: a
+``DistilledClassifier`` and a ``TransferClassifier`` (``lp_ft`` from a source)
+with one hidden layer of 100, against scikit-learn's ``MLPClassifier`` with
+the same layer, each trained one epoch on the same rows; medians of
+interleaved runs.
+
     python benchmarks/bench_speed.py [--repeats 5] [--epochs 3]
 """
 
 import argparse
 import statistics
 import time
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
 from skorch import NeuralNetClassifier
 from torch import nn
 
-from sktkd import DistilledClassifier
+from sktkd import DistilledClassifier, TransferClassifier
 from sktkd._modules import MLP, Standardize
 
 HIDDEN = (128, 128)
@@ -125,6 +134,35 @@ CONTENDERS = {
 }
 
 
+def prediction_models(X, y, proba):
+    """Fitted one-hidden-layer models of the prediction table (one epoch each)."""
+    params = {"hidden_layer_sizes": (100,), "max_epochs": 1, "batch_size": 200, "random_state": 0}
+    source = TransferClassifier(**params).fit(X, y)
+    lp_ft = {**params, "probe_epochs": 1}
+    return {
+        "MLPClassifier": MLPClassifier((100,), max_iter=1, batch_size=200, random_state=0).fit(
+            X, y
+        ),
+        "sktkd DistilledClassifier": DistilledClassifier(**params).fit(X, y, teacher_proba=proba),
+        "sktkd TransferClassifier, lp_ft": TransferClassifier(source, **lp_ft).fit(X, y),
+    }
+
+
+def time_predictions(models, X, repeats):
+    """``{(rows, model): median seconds per predict_proba call}``, runs interleaved."""
+    times = {}
+    for rows, calls in ((1, 2000), (10_000, 20)):
+        batch = X[:rows]
+        for _ in range(repeats):
+            for name, model in models.items():
+                model.predict_proba(batch)  # warm
+                start = time.perf_counter()
+                for _ in range(calls):
+                    model.predict_proba(batch)
+                times.setdefault((rows, name), []).append((time.perf_counter() - start) / calls)
+    return {key: statistics.median(t) for key, t in times.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -151,6 +189,21 @@ def main():
         for name, (_, _, loss, ref) in CONTENDERS.items():
             ratio = f"{median[name] / median[ref]:.2f}x of {ref}" if ref else "reference"
             print(f"| {batch_size} | {name} | {loss} | {median[name]:.2f} | {ratio} |", flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one epoch, on purpose
+        models = prediction_models(X, y, proba)
+    median = time_predictions(models, X, args.repeats)
+    print(f"\npredict_proba, one hidden layer of 100, 1 thread, median of {args.repeats} runs\n")
+    print("| rows | model | median per call | ratio |")
+    print("|---:|---|---:|---|")
+    for rows in (1, 10_000):
+        for name in models:
+            seconds = median[rows, name]
+            shown = f"{seconds * 1e6:.0f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+            ratio = seconds / median[rows, "MLPClassifier"]
+            ratio = "reference" if name == "MLPClassifier" else f"{ratio:.2f}x of MLPClassifier"
+            print(f"| {rows:,} | {name} | {shown} | {ratio} |", flush=True)
 
 
 if __name__ == "__main__":
