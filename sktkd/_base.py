@@ -607,14 +607,15 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _forward(self, X):
         """The network's output on ``X``, checked like the training rows (a CPU tensor)."""
-        check_is_fitted(self)
+        if not hasattr(self, "net_"):  # scikit-learn's check reads the tags: costly per call
+            check_is_fitted(self)
         X = self._check_predict_data(X)
         out = self._body_forward(self.standardize_.transform(X))
-        bad = ~torch.isfinite(out).all(dim=1)
-        if bad.any():
+        finite = np.isfinite(out.numpy()).all(axis=1)  # numpy: less overhead than torch ops
+        if not finite.all():
             raise ValueError(
-                f"The network's output is not finite (NaN or inf) for {int(bad.sum())} rows "
-                f"(first: row {int(bad.nonzero()[0, 0])}): their values lie too far outside "
+                f"The network's output is not finite (NaN or inf) for {int((~finite).sum())} "
+                f"rows (first: row {int(np.argmin(finite))}): their values lie too far outside "
                 "the range this network takes."
             )
         return out
