@@ -29,6 +29,7 @@ from ._training import (
     copy_callbacks,
     fitted_curves,
     stopping,
+    validation_rows,
     validation_scoring,
 )
 
@@ -407,6 +408,32 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _held_out(self, codes, weight, seed, incremental):
+        """Mask of the validation rows: with ``early_stopping``, a stratified share of
+        the labelled rows of positive weight (none for ``partial_fit``).
+
+        ``seed`` is the fit's first draw, so a warm start holds out the same rows.
+        """
+        if not self.early_stopping or incremental:
+            return np.zeros(len(codes), dtype=bool)
+        candidates = codes if weight is None else np.where(weight > 0, codes, -1)
+        return validation_rows(candidates, self.classes_, self.validation_fraction, seed)
+
+    def _validation_set(self, standardize, X, codes, weight, valid, device, **extras):
+        """The held-out rows as a dataset, and their float64 weights (for the scores)."""
+        if not valid.any():
+            return None, None
+        weights = None if weight is None else weight[valid]
+        extras = {k: None if v is None else v[valid] for k, v in extras.items()}
+        dataset = self._dataset(
+            standardize.transform(X[valid]),
+            codes[valid],
+            device,
+            sample_weight=loss_weights(weights),
+            **extras,
+        )
+        return dataset, weights
 
     def _training_seed(self, seed, continues):
         """The seed of the network and batch order; a continued fit draws new orders."""

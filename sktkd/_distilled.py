@@ -30,7 +30,6 @@ from ._teacher import (
     out_of_fold_logits,
     teacher_logits,
 )
-from ._training import validation_rows
 
 
 class DistilledClassifier(NeuralClassifierBase):
@@ -434,11 +433,7 @@ class DistilledClassifier(NeuralClassifierBase):
             weight = self._student_weights(codes, sample_weight, incremental, self.unlabeled_label)
             kept = np.ones(len(Xv), dtype=bool) if weight is None else weight > 0
             seed = self._seed()
-            valid = np.zeros(len(Xv), dtype=bool)
-            if self.early_stopping and not incremental:
-                # The same seed on every warm start: the same rows stay held out.
-                candidates = np.where(kept, codes, -1)
-                valid = validation_rows(candidates, self.classes_, self.validation_fraction, seed)
+            valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
             soft = self._soft_labels(
                 X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher
@@ -476,17 +471,16 @@ class DistilledClassifier(NeuralClassifierBase):
                     teacher_logits=soft_tr if self.alpha > 0 else None,
                     sample_weight=loss_weights(weight_aug),
                 )
-                valid_set = teacher_codes = valid_weights = None
-                if valid.any():
-                    valid_weights = None if weight is None else weight[valid]
-                    valid_set = self._dataset(
-                        standardize.transform(Xv[valid]),
-                        codes[valid],
-                        device,
-                        teacher_logits=soft[valid] if self.alpha > 0 else None,
-                        sample_weight=loss_weights(valid_weights),
-                    )
-                    teacher_codes = soft[valid].argmax(axis=1)
+                valid_set, valid_weights = self._validation_set(
+                    standardize,
+                    Xv,
+                    codes,
+                    weight,
+                    valid,
+                    device,
+                    teacher_logits=soft if self.alpha > 0 else None,
+                )
+                teacher_codes = soft[valid].argmax(axis=1) if valid.any() else None
                 criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
                 # Unlabelled rows add information, not steps: an epoch visits as many
                 # rows as there are labelled (and synthetic) ones, drawn among all.
@@ -512,7 +506,7 @@ class DistilledClassifier(NeuralClassifierBase):
             self._set_fitted_curves(net, incremental)
             if not incremental:
                 # Near chance against both y and the teacher's decisions: nothing was learnt.
-                self._warn_if_near_chance(Z[:n_rows], codes_tr[:n_rows], soft_tr[:n_rows].argmax(1))
+                self._warn_if_near_chance(Z, codes_tr[:n_rows], soft_tr[:n_rows].argmax(1))
         return self
 
     def _check_teacher_params(self, teacher_proba, incremental=False, reuse_teacher=False):

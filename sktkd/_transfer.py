@@ -34,7 +34,6 @@ from ._source import (
     same_classes,
     source_network,
 )
-from ._training import validation_rows
 
 # A target column has shifted when its mean lies this many source deviations
 # from the source's mean, and as many standard errors of its own mean (so a
@@ -357,11 +356,7 @@ random_state, verbose, callbacks, **kwargs
             )
             weight = self._student_weights(codes, sample_weight, incremental)
             seed = self._seed()
-            valid = np.zeros(len(Xv), dtype=bool)
-            if self.early_stopping and not incremental:
-                # The same seed on every warm start: the same rows stay held out.
-                candidates = codes if weight is None else np.where(weight > 0, codes, -1)
-                valid = validation_rows(candidates, self.classes_, self.validation_fraction, seed)
+            valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
             weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
             train = ~valid
@@ -378,15 +373,9 @@ random_state, verbose, callbacks, **kwargs
                 train_set = self._dataset(
                     Z, codes_tr, device, sample_weight=loss_weights(weight_tr)
                 )
-                valid_set = valid_weights = None
-                if valid.any():
-                    valid_weights = None if weight is None else weight[valid]
-                    valid_set = self._dataset(
-                        network.standardize.transform(Xv[valid]),
-                        codes[valid],
-                        device,
-                        sample_weight=loss_weights(valid_weights),
-                    )
+                valid_set, valid_weights = self._validation_set(
+                    network.standardize, Xv, codes, weight, valid, device
+                )
                 net = self._make_net(
                     network.body,
                     DistillationLoss(alpha=0.0),

@@ -159,6 +159,13 @@ def test_unknown_extra_parameter_is_an_error_at_fit(data):
         ({"lr": -1.0}, "lr"),
         ({"device": "tpu"}, "not a torch device"),
         ({"callbacks": "print"}, "callbacks"),
+        ({"early_stopping": "yes"}, "early_stopping"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"validation_fraction": 0.0}, "validation_fraction"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+        ({"tol": -1.0}, "tol"),
+        ({"warm_start": "no"}, "warm_start"),
+        ({"class_weight": [1.0, 2.0]}, "class_weight"),
     ],
 )
 def test_bad_parameters_name_the_problem(data, params, match):

@@ -55,20 +55,23 @@ def every_estimator(source):
     return [distilled()] + [transfer(source, strategy=s) for s in STRATEGIES]
 
 
+class Snapshots(Callback):
+    """Records the network's weights after each epoch."""
+
+    def initialize(self):
+        self.states = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states.append(copy.deepcopy(net.module_.state_dict()))
+
+
 # --- 1. validation and early stopping ---------------------------------------------------
 
 
 @pytest.mark.parametrize("make", [distilled, transfer])
 def test_early_stopping_holds_out_rows_stops_and_keeps_the_best_epoch(make, data):
     X, y = data
-
-    class Snapshots(Callback):
-        def initialize(self):
-            self.states = []
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.states.append(copy.deepcopy(net.module_.state_dict()))
 
     model = make(early_stopping=True, n_iter_no_change=2, max_epochs=200).fit(X, y)
     history = model.history_
@@ -134,14 +137,6 @@ def test_the_validation_score_is_weighted_like_the_loss(make):
 
 def test_the_kept_weights_are_the_best_scores_whatever_tol(data):
     X, y = data
-
-    class Snapshots(Callback):
-        def initialize(self):
-            self.states = []
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.states.append(copy.deepcopy(net.module_.state_dict()))
 
     model = distilled(
         early_stopping=True,
