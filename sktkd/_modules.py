@@ -35,30 +35,61 @@ def column_statistics(X, sample_weight=None):
     -------
     mean, scale : ndarray of shape (n_features,), float64
     """
-    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    w = w / w.max()  # no overflow in the sums
-    kept = w > 0
+    w = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        w = w / w.max()  # no overflow in the sums
+    kept = None if w is None or (w > 0).all() else w > 0
+    n_kept = len(X) if kept is None else np.count_nonzero(kept)
+    # Up to one chunk of rows is converted to float64 once, not once per pass.
+    whole = np.asarray(X, dtype=np.float64) if len(X) <= _CHUNK_ROWS else None
 
     def weighted_rows():
         for rows in _chunks(len(X)):
-            keep = kept[rows]
-            yield w[rows][keep], np.asarray(X[rows], dtype=np.float64)[keep]
+            x = whole if whole is not None else np.asarray(X[rows], dtype=np.float64)
+            wc = None if w is None else w[rows]
+            yield (wc, x) if kept is None else (wc[kept[rows]], x[kept[rows]])
 
     magnitude = np.zeros(X.shape[1])
     for _, x in weighted_rows():
-        magnitude = np.maximum(magnitude, np.abs(x).max(axis=0, initial=0.0))
-    # Sums of values divided by their magnitude (at most 1) cannot overflow.
+        high, low = x.max(axis=0, initial=0.0), x.min(axis=0, initial=0.0)
+        magnitude = np.maximum(magnitude, np.maximum(high, -low))
+    total = n_kept if w is None else w.sum()
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, var = _moments(weighted_rows, total)
     unit = np.where(magnitude > 0, magnitude, 1.0)
-    total = w.sum()
-    mean = sum(wc @ (x / unit) for wc, x in weighted_rows()) / total
-    # Second pass on the residuals: the variance, and a correction of the
-    # mean's rounding error (large offsets, such as timestamps).
-    shift = sum(wc @ (x / unit - mean) for wc, x in weighted_rows()) / total
-    var = sum(wc @ (x / unit - mean) ** 2 for wc, x in weighted_rows()) / total - shift**2
-    mean, std = (mean + shift) * unit, np.sqrt(np.maximum(var, 0.0)) * unit
-    near_constant = std <= np.count_nonzero(kept) * np.finfo(np.float64).eps * magnitude
+    if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+        # Values near the float64 limit overflow the sums: take the moments of
+        # the values divided by their magnitude (at most 1), then scale back.
+        mean, var = _moments(weighted_rows, total, unit)
+        mean, var = mean * unit, var * unit**2
+    std = np.sqrt(np.maximum(var, 0.0))
+    near_constant = std <= n_kept * np.finfo(np.float64).eps * magnitude
     scale = np.where(near_constant, unit, std)
     return mean, scale
+
+
+def _moments(weighted_rows, total, unit=None):
+    """Weighted mean and variance of the columns of ``x / unit``, in two passes.
+
+    The second pass, on the residuals, also corrects the mean's rounding
+    error (large offsets, such as timestamps).
+    """
+
+    def scaled(x):
+        return x if unit is None else x / unit
+
+    def weighted_sum(wc, x):
+        return x.sum(axis=0) if wc is None else wc @ x
+
+    mean = sum(weighted_sum(wc, scaled(x)) for wc, x in weighted_rows()) / total
+    shift = square = 0.0
+    for wc, x in weighted_rows():
+        d = scaled(x) - mean
+        shift = shift + weighted_sum(wc, d)
+        square = square + weighted_sum(wc, np.square(d, out=d))
+    shift = shift / total
+    return mean + shift, square / total - shift**2
 
 
 class Standardize(nn.Module):

@@ -5,11 +5,75 @@ import re
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    GradientNormClipping,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+)
 
 from ._batches import SliceLoader, TensorDataset
 
 _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
+
+
+class EpochLoss(PassthroughScoring):
+    """skorch's ``PassthroughScoring`` of a loss, also when the epoch kept no batch rows.
+
+    Without per-batch history rows the net records the epoch's mean loss
+    itself (:meth:`Net.run_single_epoch`); this callback then adds the
+    ``<name>_best`` flag, as skorch's does (``Checkpoint`` monitors
+    ``valid_loss_best``).
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        score = net.history[-1].get(self.name)
+        if score is None:  # per-batch rows: skorch's own averaging
+            return super().on_epoch_end(net, **kwargs)
+        is_best = self._is_best_score(score)
+        if is_best:
+            self.best_score_ = score
+        if is_best is not None:
+            net.history.record(self.name + "_best", bool(is_best))
+
+
+# Callbacks known not to read per-batch history rows (skorch's, checked in
+# their source, and sktkd's own, which subclass them).
+_NO_BATCH_ROWS = (EpochLoss, EpochScoring, EpochTimer, PrintLog, EarlyStopping)
+
+
+def _defines(callback, hook):
+    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
+def batch_rows(callbacks):
+    """How a fit's callbacks read per-batch history rows (``history[-1, "batches"]``).
+
+    ``"live"``: some callback reads the current batch's row in a batch hook
+    or writes into it (``ProgressBar``, ``BatchScoring``, loggers with
+    ``log_on_batch_end``, ``LRScheduler`` stepping per batch; any unknown
+    callback with a batch hook): skorch records them as it trains. ``"after"``: some callback
+    may read them once the epoch ends (``PassthroughScoring``, ``Checkpoint``'s
+    file names, any unknown callback): the rows are written at the epoch's
+    end. ``None``: nobody reads them, and none are kept, so a fit neither
+    pays for them per batch nor pickles them.
+    """
+    after = False
+    for _, cb in callbacks:
+        if isinstance(cb, LRScheduler):
+            live = cb.step_every == "batch"  # writes each batch's lr into its row
+        elif isinstance(cb, (*_NO_BATCH_ROWS, GradientNormClipping)):
+            live = False
+        else:
+            live = _defines(cb, "on_batch_begin") or _defines(cb, "on_batch_end")
+        if live:
+            return "live"
+        after = after or not isinstance(cb, (*_NO_BATCH_ROWS, LRScheduler, GradientNormClipping))
+    return "after" if after else None
 
 
 def carry_schedule(optimizer, previous):
@@ -43,6 +107,7 @@ class Net(NeuralNet):
     """
 
     _interrupted = _stopped_by_callback = False
+    _listening = None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("iterator_train", SliceLoader)
@@ -73,10 +138,76 @@ class Net(NeuralNet):
     def _default_callbacks(self):
         # valid_loss is recorded only where there is a validation split.
         return [
-            (name, cb)
+            (name, EpochLoss(name, on_train=cb.on_train) if name.endswith("_loss") else cb)
             for name, cb in super()._default_callbacks
             if name != "valid_loss" or self.train_split is not None
         ]
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass over ``iterator``; per-batch history rows only for callbacks that read them.
+
+        skorch records each batch's loss (``loss.item()``, a wait for the
+        device) and size as it goes. Here, unless a callback reads them live
+        (:func:`batch_rows`), the losses stay on the device until the epoch
+        ends; the epoch's mean, weighted by batch size as skorch's
+        ``PassthroughScoring`` averages, is recorded as ``<prefix>_loss``.
+        Batch hooks still reach the callbacks that define them.
+        """
+        listeners = self._listeners()
+        if iterator is None or listeners["rows"] == "live":
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        losses, sizes = [], []
+        for batch in iterator:
+            if listeners["on_batch_begin"]:
+                self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            sizes.append(_batch_len(batch))
+            if listeners["on_batch_end"]:
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        self.history.record(prefix + "_batch_count", len(losses))
+        if not losses:
+            return
+        per_batch = torch.stack(losses).float().cpu()
+        weights = torch.tensor(sizes, dtype=torch.float32)
+        self.history.record(prefix + "_loss", float((per_batch * weights).sum() / weights.sum()))
+        if listeners["rows"] == "after":
+            for loss, size in zip(per_batch.tolist(), sizes, strict=True):
+                self.history.new_batch()
+                self.history.record_batch(prefix + "_loss", loss)
+                self.history.record_batch(prefix + "_batch_size", size)
+
+    def _listeners(self):
+        """Which callbacks listen to each batch hook, and how they read batch rows.
+
+        Found when training begins, so that each batch asks no callback.
+        """
+        if self._listening is None:
+            self._listening = {
+                hook: [cb for _, cb in self.callbacks_ if _defines(cb, hook)]
+                for hook in _BATCH_HOOKS
+            }
+            self._listening["rows"] = batch_rows(self.callbacks_)
+        return self._listening
+
+    def on_train_begin(self, net, **kwargs):
+        self._listening = None  # the callbacks may have changed since the last fit
+        super().on_train_begin(net, **kwargs)
+
+    def train_step(self, batch, **fit_params):
+        if self._listeners()["on_grad_computed"]:
+            return super().train_step(batch, **fit_params)
+        # skorch's train_step, without an on_grad_computed event nobody listens to.
+        accumulator = self.get_train_step_accumulator()
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            accumulator.store_step(step)
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
+        return accumulator.get_step()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -92,7 +223,10 @@ class Net(NeuralNet):
 
     def infer(self, x, **fit_params):
         # A batch's X is the rows alone, or a dict of the rows and the loss's terms.
-        return super().infer(x["X"] if isinstance(x, dict) else x, **fit_params)
+        x = x["X"] if isinstance(x, dict) else x
+        if isinstance(x, torch.Tensor) and not fit_params:
+            return self.module_(x.to(self.device))  # skorch's, without its checks per batch
+        return super().infer(x, **fit_params)
 
     def predict_proba(self, X):
         # detach: EpochScoring(on_train=True) hands in the training outputs.
@@ -107,7 +241,8 @@ class Net(NeuralNet):
         return self
 
     def notify(self, method_name, **cb_kwargs):
-        getattr(self, method_name)(self, **cb_kwargs)  # the net's own (history rows)
+        if method_name != "on_batch_begin" or self._listeners()["rows"] == "live":
+            getattr(self, method_name)(self, **cb_kwargs)  # the net's own (history rows)
         # Per-batch hooks reach only the callbacks that define them: skorch's
         # defaults leave them as no-ops, and calling those costs about as much
         # as slicing the batch.
@@ -142,7 +277,10 @@ class Net(NeuralNet):
         # A non-finite loss or weight never recovers: stop with the likely
         # causes, as MLPClassifier does, instead of returning a NaN model.
         super().on_epoch_end(net, **kwargs)
-        losses = [batch.get("train_loss", 0.0) for batch in self.history[-1]["batches"]]
+        epoch = self.history[-1]
+        losses = [epoch.get("train_loss", 0.0)] + [
+            b.get("train_loss", 0.0) for b in epoch["batches"]
+        ]
         if all(map(math.isfinite, losses)) and all(
             torch.isfinite(p).all() for p in self.module_.parameters()
         ):
@@ -165,6 +303,13 @@ class Net(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         extras = {k: v for k, v in X.items() if k != "X"} if isinstance(X, dict) else {}
         return self.criterion_(y_pred, y_true, **extras)
+
+
+def _batch_len(batch):
+    X, y = batch
+    if y is not None:
+        return len(y)
+    return len(X["X"] if isinstance(X, dict) else X)
 
 
 class TransferNet(Net):

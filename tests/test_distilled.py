@@ -643,9 +643,9 @@ def test_unlabelled_rows_add_information_not_steps(data):
     X, y = data
     y_u = np.where(np.arange(len(y)) % 5 == 0, y, -1)  # 60 labelled rows of 300
     model = student(GaussianNB(), unlabeled_label=-1, batch_size=16).fit(X, y_u)
-    assert len(model.history_[-1]["batches"]) == 4  # ceil(60 / 16), not ceil(300 / 16)
+    assert model.history_[-1]["train_batch_count"] == 4  # ceil(60 / 16), not ceil(300 / 16)
     munged = student(GaussianNB(), augment="munge", augment_factor=2, batch_size=16).fit(X, y)
-    assert len(munged.history_[-1]["batches"]) == -(-900 // 16)  # synthetic rows count
+    assert munged.history_[-1]["train_batch_count"] == -(-900 // 16)  # synthetic rows count
 
 
 def test_one_hot_warning_names_only_remedies_that_can_help():
