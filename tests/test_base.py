@@ -206,6 +206,16 @@ def test_pickle_round_trip(data):
     assert len(loaded.history_) == len(model.history_)
 
 
+def test_pickles_do_not_grow_with_each_batch(data):
+    """The history keeps a row per epoch, none per batch unless a callback reads them."""
+    X, y = data
+    short, long = (
+        len(pickle.dumps(student(max_epochs=n, batch_size=8, n_iter_no_change=100).fit(X, y)))
+        for n in (2, 22)
+    )
+    assert (long - short) / 20 < 400  # bytes an epoch; 38 batch rows took about 2,800
+
+
 def test_device_resolution():
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")

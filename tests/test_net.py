@@ -1,11 +1,20 @@
 import numpy as np
+import pytest
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import (
+    BatchScoring,
+    Callback,
+    Checkpoint,
+    EpochScoring,
+    LRScheduler,
+    PassthroughScoring,
+    ProgressBar,
+)
 
 from sktkd._batches import TensorDataset
 from sktkd._losses import DistillationLoss
 from sktkd._modules import MLP
-from sktkd._net import Net, TransferNet
+from sktkd._net import Net, TransferNet, batch_rows
 
 
 class CountBatches(Callback):
@@ -61,3 +70,82 @@ def test_transfer_net_groups_learning_rates_and_adds_the_l2sp_pull():
     pulled = net.get_loss(y_pred, targets, training=True)
     torch.testing.assert_close(pulled - plain, weight.pow(2).sum())  # 0.5 * 2 * ||w||²
     torch.testing.assert_close(net.get_loss(y_pred, targets, training=False), plain)
+
+
+class ReadsLastBatch(Callback):
+    """A logger reading each batch's row as it comes (as ProgressBar does)."""
+
+    def initialize(self):
+        self.losses = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.losses.append(net.history[-1, "batches", -1, "train_loss"])
+
+
+def fitted(**kwargs):
+    torch.manual_seed(0)
+    return make_net(**kwargs).fit(TensorDataset(*data()), None)
+
+
+def test_no_batch_rows_unless_a_callback_reads_them():
+    net = fitted()
+    assert [epoch["batches"] for epoch in net.history] == [[], []]
+    assert net.history[:, "train_batch_count"] == [3, 3]
+    assert net.history[:, "train_loss_best"] == [
+        True,
+        net.history[1, "train_loss"] < net.history[0, "train_loss"],
+    ]
+
+
+def test_the_epoch_loss_is_skorchs_batch_size_weighted_mean():
+    reader = ReadsLastBatch()
+    live = fitted(callbacks=[("reader", reader)])
+    assert [len(epoch["batches"]) for epoch in live.history] == [3, 3]
+    assert live.history[-1, "batches", :, "train_batch_size"] == [8, 8, 4]
+    assert len(reader.losses) == 6
+    lean = fitted()
+    np.testing.assert_allclose(
+        lean.history[:, "train_loss"], live.history[:, "train_loss"], rtol=1e-6
+    )
+
+
+def test_callbacks_reading_rows_after_the_epoch_get_them(tmp_path):
+    # Checkpoint formats its file names with the epoch's last batch row.
+    checkpoint = Checkpoint(
+        dirname=str(tmp_path), monitor="train_loss_best", f_params="p{last_epoch[epoch]}.pt"
+    )
+    average = PassthroughScoring("train_loss", on_train=True)  # a user's own average
+    net = fitted(callbacks=[("checkpoint", checkpoint), ("average", average)])
+    assert [len(epoch["batches"]) for epoch in net.history] == [3, 3]
+    assert (tmp_path / "p1.pt").exists()
+    rows = net.history[-1, "batches"]
+    mean = np.average(
+        [r["train_loss"] for r in rows], weights=[r["train_batch_size"] for r in rows]
+    )
+    assert mean == pytest.approx(net.history[-1, "train_loss"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "callback, rows",
+    [
+        (EpochScoring("accuracy", on_train=True), None),
+        (LRScheduler("StepLR", step_size=1), None),
+        (LRScheduler("CyclicLR", base_lr=0.01, max_lr=0.1, step_every="batch"), "live"),
+        (BatchScoring("accuracy", on_train=True), "live"),
+        (ProgressBar(), "live"),
+        (Checkpoint(), "after"),
+        (Callback(), "after"),  # unknown: may read them after the epoch
+    ],
+)
+def test_which_callbacks_read_batch_rows(callback, rows):
+    defaults = make_net().initialize().callbacks_
+    assert batch_rows(defaults) is None
+    assert batch_rows([*defaults, ("cb", callback)]) == rows
+
+
+def test_a_batch_learning_rate_schedule_writes_into_each_row():
+    schedule = LRScheduler("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=2, step_every="batch")
+    net = fitted(callbacks=[("schedule", schedule)])
+    assert len(net.history[-1, "batches", :, "event_lr"]) == 3
