@@ -23,6 +23,7 @@ from torch import nn
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize
 from ._net import Net, carry_schedule
+from ._threads import SMALL_PREDICTION_BATCH, threads_for, torch_threads
 from ._training import (
     check_callbacks,
     class_weights,
@@ -127,6 +128,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [callable],
         "device": [str, torch.device],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [None, list],
@@ -338,15 +340,15 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
             )
         return body.float()  # the network computes in float32, whatever it was built in
 
-    @staticmethod
-    def _check_output(body, Z, n_classes):
+    def _check_output(self, body, Z, n_classes):
         """One forward pass on two standardised rows, so a mismatch fails here and clearly.
 
         The body must end in logits: a final softmax would be applied twice.
         """
         device = next(body.parameters(), torch.empty(0)).device
+        threads = threads_for(self.n_threads, 2, body, SMALL_PREDICTION_BATCH)
         try:
-            with torch.no_grad():
+            with torch_threads(threads), torch.no_grad():
                 out = body.eval()(torch.tensor(Z[:2], device=device))
         except RuntimeError as exc:
             raise ValueError(
@@ -539,6 +541,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         )
         net.classes_ = np.arange(len(self.classes_))  # the net's y: class indices
         net.architecture_ = self._architecture()
+        net.n_threads = self.n_threads
         routed = self._routed("callbacks__")
         return check_callbacks(
             net.initialize(), valid is not None, routed, unlabelled_rows, incremental
@@ -657,7 +660,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         body, device = self.net_.module_, self.net_.device
         if body.training:
             body.eval()
-        with torch.inference_mode():
+        batch = min(len(Z), _PREDICT_BATCH_SIZE)
+        threads = threads_for(self.n_threads, batch, body, SMALL_PREDICTION_BATCH)
+        with torch_threads(threads), torch.inference_mode():
             out = [
                 body(torch.as_tensor(Z[start : start + _PREDICT_BATCH_SIZE], device=device))
                 for start in range(0, len(Z), _PREDICT_BATCH_SIZE)

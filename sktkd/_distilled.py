@@ -158,6 +158,14 @@ class DistilledClassifier(NeuralClassifierBase):
         weight 1.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:<index>"``, or ``"auto"`` (CUDA when available).
+    n_threads : int or None, default=None
+        CPU threads torch uses while this estimator trains or predicts; the
+        process's setting (``torch.get_num_threads()``) is restored after.
+        ``None``: one thread for batches of a small network (under 10 million
+        rows x parameters a training batch, 2 million a prediction batch),
+        where more threads are slower even on an idle machine and far slower
+        on a busy one; torch's setting otherwise. Measured in
+        ``benchmarks/README.md`` ("Threads").
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation, dropout and batch order: fits with
         the same integer are repeatable on CPU.
@@ -305,6 +313,7 @@ class DistilledClassifier(NeuralClassifierBase):
         warm_start=False,
         class_weight=None,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -334,6 +343,7 @@ class DistilledClassifier(NeuralClassifierBase):
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

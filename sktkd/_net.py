@@ -17,6 +17,7 @@ from skorch.callbacks import (
 )
 
 from ._batches import SliceLoader, TensorDataset
+from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
 
 _BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
 
@@ -108,6 +109,7 @@ class Net(NeuralNet):
 
     _interrupted = _stopped_by_callback = False
     _listening = None
+    n_threads = None  # the estimator's (see sktkd._threads)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("iterator_train", SliceLoader)
@@ -118,8 +120,10 @@ class Net(NeuralNet):
         super().__init__(*args, **kwargs)
 
     def fit_loop(self, X, y=None, **fit_params):
+        threads = threads_for(self.n_threads, self.batch_size, self.module_, SMALL_TRAINING_BATCH)
         try:
-            return super().fit_loop(X, y, **fit_params)
+            with torch_threads(threads):
+                return super().fit_loop(X, y, **fit_params)
         except KeyboardInterrupt:
             self._interrupted = not self._stopped_by_callback
             raise

@@ -132,7 +132,7 @@ class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neur
         network hundreds of standard deviations out of range; ``"source"``
         keeps the source's. Sources without one (a module, a skorch net, a
         body's weights) always take their inputs unscaled.
-    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, \
+    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, n_threads, \
 early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, class_weight, \
 random_state, verbose, callbacks, **kwargs
         As in :class:`DistilledClassifier` (without the teacher's part);
@@ -233,6 +233,7 @@ random_state, verbose, callbacks, **kwargs
         warm_start=False,
         class_weight=None,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -261,6 +262,7 @@ random_state, verbose, callbacks, **kwargs
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
