@@ -126,15 +126,18 @@ class Standardize(nn.Module):
         return _Z_CLIP if self.mean.dim() else float(np.finfo(np.float32).max)
 
     def transform(self, X):
-        """Standardised float32 copy of the ndarray ``X``, a chunk of rows at a time."""
+        """Standardised float32 copy of the ndarray ``X``, a chunk of rows at a time.
+
+        Three passes over a chunk: the float64 difference, its division in
+        place, and the clipped result written as float32.
+        """
         mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
         bound = self._bound
         Z = np.empty(X.shape, dtype=np.float32)
-        for rows in _chunks(len(X)):
-            z = np.array(X[rows], dtype=np.float64)  # a copy, worked on in place
-            z -= mean
+        for rows in _chunks(len(X)) if len(X) > _CHUNK_ROWS else [slice(None)]:
+            z = np.subtract(X[rows], mean, dtype=np.float64)
             z /= scale
-            Z[rows] = np.clip(z, -bound, bound, out=z)
+            np.clip(z, -bound, bound, out=Z[rows])
         return Z
 
     def forward(self, X):

@@ -110,6 +110,7 @@ class Net(NeuralNet):
     _interrupted = _stopped_by_callback = False
     _listening = None
     n_threads = None  # the estimator's (see sktkd._threads)
+    _parameter_count = _counted = None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("iterator_train", SliceLoader)
@@ -120,13 +121,22 @@ class Net(NeuralNet):
         super().__init__(*args, **kwargs)
 
     def fit_loop(self, X, y=None, **fit_params):
-        threads = threads_for(self.n_threads, self.batch_size, self.module_, SMALL_TRAINING_BATCH)
+        threads = threads_for(
+            self.n_threads, self.batch_size, self.parameter_count(), SMALL_TRAINING_BATCH
+        )
         try:
             with torch_threads(threads):
                 return super().fit_loop(X, y, **fit_params)
         except KeyboardInterrupt:
             self._interrupted = not self._stopped_by_callback
             raise
+
+    def parameter_count(self):
+        """Parameters of the module, counted once per fit (a prediction asks each call)."""
+        if self._parameter_count is None or self._counted != id(self.module_):
+            self._parameter_count = sum(p.numel() for p in self.module_.parameters())
+            self._counted = id(self.module_)
+        return self._parameter_count
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # skorch ends training quietly on any KeyboardInterrupt. One raised by a

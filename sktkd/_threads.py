@@ -6,7 +6,6 @@ fits running at once in several threads share one saved value, restored when
 the last of them ends.
 """
 
-import contextlib
 import threading
 
 import torch
@@ -23,34 +22,38 @@ _users = 0
 _found = None
 
 
-def threads_for(n_threads, batch_size, network, small):
-    """The estimator's ``n_threads`` for batches of ``batch_size`` rows through ``network``.
+def threads_for(n_threads, batch_size, n_params, small):
+    """The estimator's ``n_threads`` for batches of ``batch_size`` rows through ``n_params``.
 
     ``None``: one thread for a batch smaller than ``small`` (rows x
     parameters), else torch's current setting (``None`` here); an int: that many.
     """
     if n_threads is not None:
         return n_threads
-    n_params = sum(p.numel() for p in network.parameters())
     return 1 if batch_size * n_params < small else None
 
 
-@contextlib.contextmanager
-def torch_threads(n):
-    """Run the block with ``torch.set_num_threads(n)`` (``None``: as it is), then restore it."""
-    global _users, _found
-    if n is None:
-        yield
-        return
-    with _lock:
-        if _users == 0:
-            _found = torch.get_num_threads()
-        _users += 1
-        if torch.get_num_threads() != n:
-            torch.set_num_threads(n)
-    try:
-        yield
-    finally:
+class torch_threads:
+    """Context: ``torch.set_num_threads(n)`` inside (``None``: as it is), restored after."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        global _users, _found
+        if self.n is None:
+            return
+        with _lock:
+            if _users == 0:
+                _found = torch.get_num_threads()
+            _users += 1
+            if torch.get_num_threads() != self.n:
+                torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        global _users
+        if self.n is None:
+            return
         with _lock:
             _users -= 1
             if _users == 0 and torch.get_num_threads() != _found:
