@@ -26,6 +26,8 @@ class TensorDataset(skorch.dataset.Dataset):
         self.X = X
         self.y = y
         self.extras = {k: v for k, v in (extras or {}).items() if v is not None}
+        # No row without a label: the loss can take plain means (one check per fit).
+        self.all_labelled = y is not None and bool((y >= 0).all())
 
     def __len__(self):
         return len(self.X)

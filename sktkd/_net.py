@@ -167,6 +167,9 @@ class Net(NeuralNet):
         ``PassthroughScoring`` averages, is recorded as ``<prefix>_loss``.
         Batch hooks still reach the callbacks that define them.
         """
+        if iterator is not None and hasattr(self.criterion_, "all_labelled"):
+            dataset = getattr(iterator, "dataset", None)
+            self.criterion_.all_labelled = getattr(dataset, "all_labelled", False)
         listeners = self._listeners()
         if iterator is None or listeners["rows"] == "live":
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)

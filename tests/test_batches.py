@@ -100,3 +100,10 @@ def test_a_last_batch_of_one_row_joins_the_one_before():
         assert len(loader) == len(batches) == 2
         assert [len(rows(X)) for X, _ in batches] == [4, 5]
     assert [len(rows(X)) for X, _ in SliceLoader(make_dataset(1), batch_size=4)] == [1]
+
+
+def test_the_dataset_says_whether_every_row_has_a_label():
+    X = torch.zeros(3, 2)
+    assert TensorDataset(X, torch.tensor([0, 1, 0])).all_labelled
+    assert not TensorDataset(X, torch.tensor([0, -1, 0])).all_labelled
+    assert not TensorDataset(X).all_labelled

@@ -128,3 +128,17 @@ def test_teacher_zeros_stay_zero_finite_loss_and_gradients(temperature):
     mse = distillation_loss(s, t([0]), teacher, alpha=1.0, loss="mse")
     floored = distillation_loss(s, t([0]), teacher.clamp_min(np.log(1e-30)), alpha=1.0, loss="mse")
     torch.testing.assert_close(mse, floored)
+
+
+@pytest.mark.parametrize("loss", ["kl", "mse"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_all_labelled_is_the_same_loss_in_fewer_operations(alpha, loss):
+    s = torch.randn(6, 3, requires_grad=True)
+    teacher, y = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    args = dict(temperature=2.0, alpha=alpha, loss=loss)
+    general = distillation_loss(s, y, teacher, **args)
+    (grad,) = torch.autograd.grad(general, s)
+    fast = distillation_loss(s, y, teacher, all_labelled=True, **args)
+    (fast_grad,) = torch.autograd.grad(fast, s)
+    assert fast.item() == pytest.approx(general.item(), rel=1e-6)
+    torch.testing.assert_close(fast_grad, grad)

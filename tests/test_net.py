@@ -149,3 +149,11 @@ def test_a_batch_learning_rate_schedule_writes_into_each_row():
     schedule = LRScheduler("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=2, step_every="batch")
     net = fitted(callbacks=[("schedule", schedule)])
     assert len(net.history[-1, "batches", :, "event_lr"]) == 3
+
+
+def test_the_criterion_takes_plain_means_only_when_every_row_has_a_label():
+    X, y = data()
+    assert fitted().criterion_.all_labelled
+    torch.manual_seed(0)
+    unlabelled = make_net().fit(TensorDataset(X, torch.where(y == 0, -1, y)), None)
+    assert not unlabelled.criterion_.all_labelled
