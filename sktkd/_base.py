@@ -84,6 +84,15 @@ def drop_zero_weights(sample_weight, *arrays):
     return sample_weight[keep], *(a[keep] for a in arrays)
 
 
+def training_rows(valid, *arrays):
+    """The rows of ``arrays`` outside the validation mask ``valid`` (``None`` stays
+    ``None``); without validation rows, the arrays themselves, not copies."""
+    if not valid.any():
+        return arrays
+    train = ~valid
+    return tuple(None if a is None else a[train] for a in arrays)
+
+
 def whole_network(standardize, body):
     """``Sequential(standardize, body)``: the network that takes raw features."""
     return nn.Sequential(OrderedDict(standardize=standardize, body=body))

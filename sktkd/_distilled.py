@@ -18,6 +18,7 @@ from ._base import (
     drop_zero_weights,
     loss_weights,
     resolve_device,
+    training_rows,
     untensor,
 )
 from ._losses import DistillationLoss
@@ -452,9 +453,7 @@ class DistilledClassifier(NeuralClassifierBase):
             if teacher_proba is None and not incremental:
                 self._warn_if_soft_labels_are_hard(soft, codes)
             # The student trains on the other rows; held-out ones only score it.
-            train = ~valid
-            X_tr, codes_tr, soft_tr = Xv[train], codes[train], soft[train]
-            weight_tr = None if weight is None else weight[train]
+            X_tr, codes_tr, soft_tr, weight_tr = training_rows(valid, Xv, codes, soft, weight)
             n_rows, X_aug, weight_aug = len(X_tr), X_tr, weight_tr
             n_unlabelled = int(np.sum(codes_tr < 0))
             if self.augment == "munge":

@@ -50,13 +50,15 @@ def column_statistics(X, sample_weight=None):
             wc = None if w is None else w[rows]
             yield (wc, x) if kept is None else (wc[kept[rows]], x[kept[rows]])
 
-    magnitude = np.zeros(X.shape[1])
-    for _, x in weighted_rows():
-        high, low = x.max(axis=0, initial=0.0), x.min(axis=0, initial=0.0)
-        magnitude = np.maximum(magnitude, np.maximum(high, -low))
+    # First pass: each column's magnitude and sum; second: the residuals.
+    magnitude, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
     total = n_kept if w is None else w.sum()
     with np.errstate(over="ignore", invalid="ignore"):
-        mean, var = _moments(weighted_rows, total)
+        for wc, x in weighted_rows():
+            high, low = x.max(axis=0, initial=0.0), x.min(axis=0, initial=0.0)
+            magnitude = np.maximum(magnitude, np.maximum(high, -low))
+            sums += _weighted_sum(wc, x)
+        mean, var = _moments(weighted_rows, total, mean=sums / total)
     unit = np.where(magnitude > 0, magnitude, 1.0)
     if not (np.isfinite(mean).all() and np.isfinite(var).all()):
         # Values near the float64 limit overflow the sums: take the moments of
@@ -69,25 +71,28 @@ def column_statistics(X, sample_weight=None):
     return mean, scale
 
 
-def _moments(weighted_rows, total, unit=None):
+def _weighted_sum(wc, x):
+    return x.sum(axis=0) if wc is None else wc @ x
+
+
+def _moments(weighted_rows, total, unit=None, mean=None):
     """Weighted mean and variance of the columns of ``x / unit``, in two passes.
 
     The second pass, on the residuals, also corrects the mean's rounding
-    error (large offsets, such as timestamps).
+    error (large offsets, such as timestamps). ``mean``: the first pass's
+    result, when the caller made it.
     """
 
     def scaled(x):
         return x if unit is None else x / unit
 
-    def weighted_sum(wc, x):
-        return x.sum(axis=0) if wc is None else wc @ x
-
-    mean = sum(weighted_sum(wc, scaled(x)) for wc, x in weighted_rows()) / total
+    if mean is None:
+        mean = sum(_weighted_sum(wc, scaled(x)) for wc, x in weighted_rows()) / total
     shift = square = 0.0
     for wc, x in weighted_rows():
         d = scaled(x) - mean
-        shift = shift + weighted_sum(wc, d)
-        square = square + weighted_sum(wc, np.square(d, out=d))
+        shift = shift + _weighted_sum(wc, d)
+        square = square + _weighted_sum(wc, np.square(d, out=d))
     shift = shift / total
     return mean + shift, square / total - shift**2
 

@@ -18,6 +18,7 @@ from ._base import (
     drop_zero_weights,
     loss_weights,
     resolve_device,
+    training_rows,
     untensor,
     whole_network,
 )
@@ -361,9 +362,7 @@ random_state, verbose, callbacks, **kwargs
             valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
             weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
-            train = ~valid
-            X_tr, codes_tr = Xv[train], codes[train]
-            weight_tr = None if weight is None else weight[train]
+            X_tr, codes_tr, weight_tr = training_rows(valid, Xv, codes, weight)
 
             with self._fork_rng(device):
                 torch.manual_seed(seed)
