@@ -121,7 +121,9 @@ class DistilledClassifier(NeuralClassifierBase):
         Passes over the training rows (see ``unlabeled_label`` for rows
         without labels).
     batch_size : int, default=64
-        Rows per gradient step.
+        Rows per gradient step. ``MLPClassifier``'s ``min(200, n_samples)``
+        trains about twice as fast per epoch but lost accuracy in
+        ``benchmarks/bench_quality.py`` (see ``benchmarks/README.md``).
     lr : float, default=1e-3
         Learning rate.
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
