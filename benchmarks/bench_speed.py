@@ -23,6 +23,10 @@ Prediction: ``predict_proba`` on one row and on 10,000 rows, against
 ``MLPClassifier`` alone and after a ``StandardScaler`` (what a user with raw
 features runs; sktkd standardises inside).
 
+``--compile``: the plain loop with its module compiled by ``torch.compile``
+(inductor), epoch by epoch, against the same loop run eagerly: whether
+compiling would pay for itself.
+
 ``--scale``: one epoch at batch 200 over 10,000 to 1,000,000 rows (width
 100) and widths 32 to 1,024 (100,000 rows); rows on a CUDA device are added
 when one exists. ``--threads``: time per epoch on one and two threads, on an
@@ -32,6 +36,7 @@ picks.
     python benchmarks/bench_speed.py [--repeats 5] [--epochs 5]
     python benchmarks/bench_speed.py --scale [--repeats 3]
     python benchmarks/bench_speed.py --threads [--repeats 3]
+    python benchmarks/bench_speed.py --compile
 """
 
 import argparse
@@ -374,6 +379,30 @@ def threads_table(repeats):
             )
 
 
+def compile_table(X, y, epochs=5, batch_size=64):
+    X_t, y_t = torch.tensor(standardised(X)), torch.tensor(y)
+    print(f"torch.compile: seconds per epoch of the plain loop, batch {batch_size}, 1 thread\n")
+    print("| module | " + " | ".join(f"epoch {e + 1}" for e in range(epochs)) + " |")
+    print("|---|" + "---:|" * epochs)
+    for name in ("eager", "torch.compile"):
+        torch.manual_seed(0)
+        net = MLP(X.shape[1], 5, (100,))
+        optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
+        model = torch.compile(net) if name != "eager" else net
+        generator, times = torch.Generator().manual_seed(0), []
+        for _ in range(epochs):
+            start = time.perf_counter()
+            order = torch.randperm(len(X_t), generator=generator)
+            for first in range(0, len(X_t) - batch_size + 1, batch_size):
+                idx = order[first : first + batch_size]
+                loss = F.cross_entropy(model(X_t.index_select(0, idx)), y_t.index_select(0, idx))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            times.append(time.perf_counter() - start)
+        print(f"| {name} | " + " | ".join(f"{t:.3f}" for t in times) + " |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -381,6 +410,7 @@ def main():
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 200])
     parser.add_argument("--scale", action="store_true", help="fit time by rows and width")
     parser.add_argument("--threads", action="store_true", help="one thread against two")
+    parser.add_argument("--compile", action="store_true", help="torch.compile against eager")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(2)
@@ -392,6 +422,9 @@ def main():
             scale_table(args.repeats)
             return
         X, y, proba = make_data()
+        if args.compile:
+            compile_table(X, y)
+            return
         fit_table(X, y, proba, args)
         prediction_table(X, y, proba, args.repeats)
 

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -157,3 +159,19 @@ def test_the_criterion_takes_plain_means_only_when_every_row_has_a_label():
     torch.manual_seed(0)
     unlabelled = make_net().fit(TensorDataset(X, torch.where(y == 0, -1, y)), None)
     assert not unlabelled.criterion_.all_labelled
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_an_epoch_waits_for_the_device_a_few_times_not_once_per_batch():
+    X, y = data(400)  # 2 epochs of 50 batches
+    net = make_net(device="cuda").initialize()
+    dataset = TensorDataset(X.cuda(), y.cuda())
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.partial_fit(dataset, None)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    waits = [w for w in caught if "synchroniz" in str(w.message)]
+    assert len(waits) < 50  # skorch's loss.item() waited 100 times
