@@ -130,6 +130,8 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
     ``**kwargs`` (``module__*`` and ``optimizer__*``) with ``vars(self).update``.
     """
 
+    n_threads = None  # estimators pickled before this parameter existed
+
     _parameter_constraints: dict = {
         "module": [None, callable],
         "hidden_layer_sizes": ["array-like"],
@@ -138,7 +140,7 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [callable],
         "device": [str, torch.device],
-        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "n_threads": [None, Interval(Integral, 1, 4096, closed="both")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [None, list],
@@ -171,6 +173,10 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         """Rules that parameter constraints cannot state: routed names, callbacks."""
+        if isinstance(self.n_threads, (bool, np.bool_)):
+            raise TypeError(
+                f"n_threads must be None or an int in [1, 4096]; got {self.n_threads!r}."
+            )
         for entry in self.callbacks or ():
             # skorch takes a callback, a callback class, or a (name, either) pair.
             name, callback = entry if isinstance(entry, tuple) and len(entry) == 2 else ("", entry)
@@ -362,10 +368,9 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
         The body must end in logits: a final softmax would be applied twice.
         """
         device = next(body.parameters(), torch.empty(0)).device
-        n_params = sum(p.numel() for p in body.parameters())
-        threads = threads_for(self.n_threads, 2, n_params, SMALL_PREDICTION_BATCH)
         try:
-            with torch_threads(threads), torch.no_grad():
+            # Two rows are small work (and a lazy module has no parameters to count yet).
+            with torch_threads(self.n_threads or 1), torch.no_grad():
                 out = body.eval()(torch.tensor(Z[:2], device=device))
         except RuntimeError as exc:
             raise ValueError(

@@ -10,6 +10,8 @@ from torch import nn
 _Z_CLIP = 1e6
 # Rows per chunk when computing statistics or standardising: bounded temporaries.
 _CHUNK_ROWS = 2**16
+# Magnitudes whose squares (and sums of a few billion of them) stay normal floats.
+_SAFE_MIN, _SAFE_MAX = 1e-100, 1e100
 
 
 def _chunks(n):
@@ -58,16 +60,19 @@ def column_statistics(X, sample_weight=None):
             high, low = x.max(axis=0, initial=0.0), x.min(axis=0, initial=0.0)
             magnitude = np.maximum(magnitude, np.maximum(high, -low))
             sums += _weighted_sum(wc, x)
+    # Squares of values beyond 1e±100 would overflow or underflow: such
+    # columns are divided by their magnitude first (values at most 1), their
+    # moments taken, and scaled back; the others are used as they are.
+    plain = (magnitude == 0) | ((magnitude > _SAFE_MIN) & (magnitude < _SAFE_MAX))
+    unit = np.where(plain, 1.0, magnitude)
+    if plain.all():
         mean, var = _moments(weighted_rows, total, mean=sums / total)
-    unit = np.where(magnitude > 0, magnitude, 1.0)
-    if not (np.isfinite(mean).all() and np.isfinite(var).all()):
-        # Values near the float64 limit overflow the sums: take the moments of
-        # the values divided by their magnitude (at most 1), then scale back.
-        mean, var = _moments(weighted_rows, total, unit)
-        mean, var = mean * unit, var * unit**2
-    std = np.sqrt(np.maximum(var, 0.0))
+    else:
+        mean, var = _moments(weighted_rows, total, unit=unit)
+    std = np.sqrt(np.maximum(var, 0.0)) * unit
+    mean = mean * unit
     near_constant = std <= n_kept * np.finfo(np.float64).eps * magnitude
-    scale = np.where(near_constant, unit, std)
+    scale = np.where(near_constant, np.where(magnitude > 0, magnitude, 1.0), std)
     return mean, scale
 
 

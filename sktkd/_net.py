@@ -18,8 +18,7 @@ from skorch.callbacks import (
 
 from ._batches import SliceLoader, TensorDataset
 from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
-
-_BATCH_HOOKS = frozenset({"on_batch_begin", "on_batch_end", "on_grad_computed"})
+from ._training import StoppingRule
 
 
 class EpochLoss(PassthroughScoring):
@@ -42,9 +41,12 @@ class EpochLoss(PassthroughScoring):
             net.history.record(self.name + "_best", bool(is_best))
 
 
-# Callbacks known not to read per-batch history rows (skorch's, checked in
-# their source, and sktkd's own, which subclass them).
-_NO_BATCH_ROWS = (EpochLoss, EpochScoring, EpochTimer, PrintLog, EarlyStopping)
+# Callbacks known not to read per-batch history rows: skorch's, checked in
+# their source, and sktkd's own. Exact types: a subclass may read them.
+_NO_BATCH_ROWS = frozenset(
+    {EpochLoss, EpochScoring, EpochTimer, PrintLog, EarlyStopping, StoppingRule}
+)
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 def _defines(callback, hook):
@@ -54,26 +56,29 @@ def _defines(callback, hook):
 def batch_rows(callbacks):
     """How a fit's callbacks read per-batch history rows (``history[-1, "batches"]``).
 
-    ``"live"``: some callback reads the current batch's row in a batch hook
-    or writes into it (``ProgressBar``, ``BatchScoring``, loggers with
-    ``log_on_batch_end``, ``LRScheduler`` stepping per batch; any unknown
-    callback with a batch hook): skorch records them as it trains. ``"after"``: some callback
-    may read them once the epoch ends (``PassthroughScoring``, ``Checkpoint``'s
-    file names, any unknown callback): the rows are written at the epoch's
-    end. ``None``: nobody reads them, and none are kept, so a fit neither
-    pays for them per batch nor pickles them.
+    ``"live"``: some callback may read or write the current batch's row in a
+    batch hook (``ProgressBar``, ``BatchScoring``, loggers with
+    ``log_on_batch_end``, an ``LRScheduler`` stepping per batch, any other
+    callback with ``on_batch_begin``, ``on_batch_end`` or
+    ``on_grad_computed``): skorch records them as it trains. ``"after"``:
+    some callback may read them once the epoch ends (``Checkpoint``'s file
+    names, ``PassthroughScoring``, any other callback): the rows are written
+    at the epoch's end. ``None``: nobody reads them, and none are kept, so a
+    fit neither pays for them per batch nor pickles them.
     """
     after = False
     for _, cb in callbacks:
-        if isinstance(cb, LRScheduler):
-            live = cb.step_every == "batch"  # writes each batch's lr into its row
-        elif isinstance(cb, (*_NO_BATCH_ROWS, GradientNormClipping)):
-            live = False
-        else:
-            live = _defines(cb, "on_batch_begin") or _defines(cb, "on_batch_end")
-        if live:
+        kind = type(cb)
+        if kind is GradientNormClipping or kind in _NO_BATCH_ROWS:
+            continue
+        if kind is LRScheduler:
+            if cb.step_every == "batch":  # writes each batch's rate into its row
+                return "live"
+            after = after or callable(cb.monitor)  # a monitor may read them
+            continue
+        if any(_defines(cb, hook) for hook in _BATCH_HOOKS):
             return "live"
-        after = after or not isinstance(cb, (*_NO_BATCH_ROWS, LRScheduler, GradientNormClipping))
+        after = True
     return "after" if after else None
 
 

@@ -1,9 +1,11 @@
 """How many CPU threads torch uses while an estimator trains or predicts.
 
-torch's thread count is one setting for the whole process. An estimator sets
-it for the duration of a fit or a prediction and puts back what it found;
-fits running at once in several threads share one saved value, restored when
-the last of them ends.
+An estimator sets torch's thread count for the duration of a fit or a
+prediction and puts back what it found. With torch's OpenMP backend the
+count belongs to the calling thread, and a new thread starts from the last
+value set in any thread: a thread that enters while another is inside may
+find that one's temporary count, so it restores the count found by the first
+to enter instead.
 """
 
 import threading
@@ -18,8 +20,9 @@ SMALL_TRAINING_BATCH = 10_000_000
 SMALL_PREDICTION_BATCH = 2_000_000
 
 _lock = threading.Lock()
-_users = 0
-_found = None
+_inside = 0  # threads inside a torch_threads block, all threads together
+_original = None  # the count the first of them found
+_saved = threading.local()  # each thread's stack of counts to restore
 
 
 def threads_for(n_threads, batch_size, n_params, small):
@@ -40,21 +43,28 @@ class torch_threads:
         self.n = n
 
     def __enter__(self):
-        global _users, _found
+        global _inside, _original
         if self.n is None:
             return
+        stack = _saved.__dict__.setdefault("stack", [])
         with _lock:
-            if _users == 0:
-                _found = torch.get_num_threads()
-            _users += 1
-            if torch.get_num_threads() != self.n:
-                torch.set_num_threads(self.n)
+            found = torch.get_num_threads()
+            if _inside == 0:
+                _original = found
+            # Nested in this thread: the outer block's count; first in this thread
+            # while another is inside: the count found before any block began.
+            restore = found if _inside == 0 or stack else _original
+            if found != self.n:
+                torch.set_num_threads(self.n)  # may raise: then nothing to restore
+            _inside += 1
+        stack.append(restore)
 
     def __exit__(self, *exc):
-        global _users
+        global _inside
         if self.n is None:
             return
+        restore = _saved.stack.pop()
         with _lock:
-            _users -= 1
-            if _users == 0 and torch.get_num_threads() != _found:
-                torch.set_num_threads(_found)
+            _inside -= 1
+            if torch.get_num_threads() != restore:
+                torch.set_num_threads(restore)

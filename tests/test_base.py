@@ -606,3 +606,21 @@ def test_plain_arrays_take_a_lean_prediction_path_with_the_same_answers(data):
         with pytest.raises(ValueError, match="NaN"):
             model.predict_proba(np.full((2, X.shape[1]), np.nan))
         assert model.predict(X[:1]).shape == (1,)
+
+
+class Lazy(nn.Module):
+    """Layers that take their input width at the first forward pass."""
+
+    def __init__(self, n_features_in, n_classes):
+        super().__init__()
+        self.layers = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(n_classes))
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_a_module_with_lazy_layers_trains(make, data):
+    X, y = data
+    model = make(module=Lazy).fit(X, y)
+    assert model.score(X, y) > 0.5

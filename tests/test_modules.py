@@ -75,3 +75,15 @@ def test_empty_hidden_layers_give_a_linear_model():
 def test_activation_and_dropout():
     net = MLP(4, 2, (8,), activation=nn.Tanh, dropout=0.5)
     assert [type(m) for m in net.layers] == [nn.Linear, nn.Tanh, nn.Dropout, nn.Linear]
+
+
+@pytest.mark.parametrize("unit", [1e-300, 1e-170, 1e-150, 1e120, 1e200, 1e300])
+def test_statistics_of_columns_near_the_float64_limits(unit):
+    """Squares of such values overflow or underflow: the moments come out right anyway."""
+    rng = np.random.default_rng(0)
+    column = rng.normal(size=500)
+    X = np.column_stack([column * unit, column, np.full(500, unit)])
+    mean, scale = column_statistics(X)
+    np.testing.assert_allclose(mean[:2], [column.mean() * unit, column.mean()], rtol=1e-12)
+    np.testing.assert_allclose(scale[:2], [column.std() * unit, column.std()], rtol=1e-12)
+    assert mean[2] == unit and scale[2] == unit  # constant: scaled by its magnitude

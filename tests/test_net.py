@@ -7,7 +7,9 @@ from skorch.callbacks import (
     BatchScoring,
     Callback,
     Checkpoint,
+    EarlyStopping,
     EpochScoring,
+    GradientNormClipping,
     LRScheduler,
     PassthroughScoring,
     ProgressBar,
@@ -129,6 +131,23 @@ def test_callbacks_reading_rows_after_the_epoch_get_them(tmp_path):
     assert mean == pytest.approx(net.history[-1, "train_loss"], rel=1e-6)
 
 
+class LogsGradients(Callback):
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        norm = sum(float(p.grad.norm()) for _, p in named_parameters if p.grad is not None)
+        net.history.record_batch("grad_norm", norm)
+
+
+class ReadsRowsWhenStopping(EarlyStopping):
+    def on_epoch_end(self, net, **kwargs):
+        self.last_batch_loss = net.history[-1, "batches", -1, "train_loss"]
+        super().on_epoch_end(net, **kwargs)
+
+
+def test_a_callback_writing_rows_on_computed_gradients_gets_them():
+    net = fitted(callbacks=[("grads", LogsGradients())])
+    assert len(net.history[-1, "batches", :, "grad_norm"]) == 3
+
+
 @pytest.mark.parametrize(
     "callback, rows",
     [
@@ -139,6 +158,10 @@ def test_callbacks_reading_rows_after_the_epoch_get_them(tmp_path):
         (ProgressBar(), "live"),
         (Checkpoint(), "after"),
         (Callback(), "after"),  # unknown: may read them after the epoch
+        (GradientNormClipping(1.0), None),
+        (LogsGradients(), "live"),  # writes into the batch's row
+        (ReadsRowsWhenStopping(), "after"),  # a subclass of a known callback
+        (LRScheduler("ReduceLROnPlateau", monitor=lambda net: 0.0), "after"),
     ],
 )
 def test_which_callbacks_read_batch_rows(callback, rows):

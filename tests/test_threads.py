@@ -1,5 +1,6 @@
 """Threads: one for small networks, the user's choice otherwise, the setting restored."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -96,11 +97,11 @@ def test_concurrent_fits_restore_the_setting_once_all_end(process_threads, data)
     assert torch.get_num_threads() == process_threads
 
 
-def test_nested_uses_restore_the_first_value(process_threads):
+def test_nested_uses_restore_in_turn(process_threads):
     with torch_threads(1):
         with torch_threads(2):
             assert torch.get_num_threads() == 2
-        assert torch.get_num_threads() == 2  # the last set stands until all leave
+        assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == process_threads
     with torch_threads(None):
         assert torch.get_num_threads() == process_threads
@@ -120,3 +121,57 @@ def test_results_do_not_depend_on_the_thread_count(data):
         for n in (1, 2)
     )
     np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [True, 4097])
+def test_bad_counts_are_refused_before_anything_changes(bad, data, process_threads):
+    X, y = data
+    with pytest.raises((ValueError, TypeError), match="n_threads"):
+        TransferClassifier(n_threads=bad, max_epochs=1).fit(X, y)
+    TransferClassifier(max_epochs=1, n_threads=2).fit(X, y)
+    assert torch.get_num_threads() == process_threads
+
+
+def new_thread_count():
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_a_thread_entering_while_another_is_inside_restores_the_count_found_first(
+    process_threads,
+):
+    """A thread started while another holds 1 thread starts with 1 (torch's OpenMP
+    backend): on leaving, it restores the count found before any block began."""
+    inside, done, seen = threading.Event(), threading.Event(), {}
+
+    def first():
+        with torch_threads(1):
+            inside.set()
+            done.wait()
+        seen["first"] = torch.get_num_threads()
+
+    def second():
+        inside.wait()
+        with torch_threads(2):
+            pass
+        seen["second"] = torch.get_num_threads()
+        done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"first": process_threads, "second": process_threads}
+    assert new_thread_count() == process_threads
+
+
+def test_estimators_pickled_before_n_threads_existed_still_predict(data):
+    X, y = data
+    model = fit(X, y)
+    del model.__dict__["n_threads"]  # as an older pickle holds it
+    assert model.get_params()["n_threads"] is None
+    assert len(model.predict(X)) == len(y)
