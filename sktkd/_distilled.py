@@ -90,6 +90,14 @@ class DistilledClassifier(NeuralClassifierBase):
         is a common pair of labels). Unlabelled rows add information, not
         steps: an epoch visits as many rows as are labelled (plus synthetic
         ones), drawn among all rows.
+    keep_teacher : bool, default=True
+        Keep the fitted teacher as ``teacher_`` after ``fit``. ``False`` sets
+        ``teacher_`` to ``None``, so that a pickle of the student holds what
+        prediction needs and not, say, a forest a thousand times its size
+        (a teacher passed already fitted, e.g. in ``FrozenEstimator``, is a
+        parameter and stays: ``set_params(teacher=None)`` before saving).
+        :mod:`sktkd.metrics` then needs the teacher passed in, and
+        ``partial_fit`` a teacher that is already fitted.
     augment : {"munge"} or None, default=None
         ``"munge"`` adds ``augment_factor`` synthetic rows per training row,
         labelled by the teacher and trained on the soft term only (Buciluǎ et
@@ -199,7 +207,8 @@ class DistilledClassifier(NeuralClassifierBase):
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     teacher_ : estimator, list, torch.nn.Module or None
-        The fitted teacher(s); ``None`` when ``teacher_proba`` was given.
+        The fitted teacher(s); ``None`` when ``teacher_proba`` was given or
+        with ``keep_teacher=False``.
     net_ : skorch.NeuralNet
         The trained skorch net; its ``module_`` is the body, which takes
         standardised inputs.
@@ -283,6 +292,7 @@ class DistilledClassifier(NeuralClassifierBase):
         "teacher_weights": [None, "array-like"],
         "teacher_cv": [None, "cv_object"],
         "unlabeled_label": [None, Integral, Real, str],
+        "keep_teacher": ["boolean"],
         "augment": [None, StrOptions({"munge"})],
         "augment_factor": [Interval(Integral, 1, None, closed="left")],
         "munge_swap_prob": [Interval(Real, 0, 1, closed="both")],
@@ -299,6 +309,7 @@ class DistilledClassifier(NeuralClassifierBase):
         teacher_weights=None,
         teacher_cv=None,
         unlabeled_label=None,
+        keep_teacher=True,
         augment=None,
         augment_factor=5,
         munge_swap_prob=0.5,
@@ -329,6 +340,7 @@ class DistilledClassifier(NeuralClassifierBase):
         self.teacher_weights = teacher_weights
         self.teacher_cv = teacher_cv
         self.unlabeled_label = unlabeled_label
+        self.keep_teacher = keep_teacher
         self.augment = augment
         self.augment_factor = augment_factor
         self.munge_swap_prob = munge_swap_prob
@@ -518,6 +530,8 @@ class DistilledClassifier(NeuralClassifierBase):
             if not incremental:
                 # Near chance against both y and the teacher's decisions: nothing was learnt.
                 self._warn_if_near_chance(Z, codes_tr[:n_rows], soft_tr[:n_rows].argmax(1))
+            if not self.keep_teacher:
+                self.teacher_ = None  # a pickle then holds what prediction needs
         return self
 
     def _check_teacher_params(self, teacher_proba, incremental=False, reuse_teacher=False):
@@ -534,8 +548,9 @@ class DistilledClassifier(NeuralClassifierBase):
         teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
         refittable = any(map(is_refittable, teachers))
         if incremental and not reuse_teacher and teacher_proba is None and refittable:
+            dropped = "" if self.keep_teacher else " (fit dropped its own: keep_teacher=False)"
             raise ValueError(
-                "partial_fit needs a teacher that is already fitted: pass "
+                f"partial_fit needs a teacher that is already fitted{dropped}: pass "
                 "teacher=FrozenEstimator(fitted_teacher) (or an object without fit), or "
                 "recorded soft labels with partial_fit(X, y, teacher_proba=P). A teacher "
                 "fitted on each chunk would change from one call to the next."

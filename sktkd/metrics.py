@@ -16,8 +16,11 @@ from ._distilled import DistilledClassifier
 from ._teacher import teacher_logits
 
 
-def _student_and_teacher_logits(estimator, X):
-    """Student and teacher logits on ``X``, columns in the order of the student's classes."""
+def _student_and_teacher_logits(estimator, X, teacher=None):
+    """Student and teacher logits on ``X``, columns in the order of the student's classes.
+
+    ``teacher``: a fitted teacher to compare with, instead of ``teacher_``.
+    """
     if isinstance(estimator, Pipeline):
         X = estimator[:-1].transform(X)
         estimator = estimator[-1]
@@ -27,19 +30,24 @@ def _student_and_teacher_logits(estimator, X):
             f"got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
-    if estimator.teacher_ is None:
+    teacher = estimator.teacher_ if teacher is None else teacher
+    if teacher is None:
+        why = (
+            "dropped its fitted teacher after fit (keep_teacher=False)"
+            if not estimator.keep_teacher
+            else "learnt from recorded teacher_proba"
+        )
         raise ValueError(
-            "This student learnt from recorded teacher_proba: it has no teacher to compare with."
+            f"This student {why}: it has no teacher to compare with. Pass a fitted one, "
+            "e.g. teacher_agreement(student, X, teacher=fitted_teacher)."
         )
     X = untensor(X)
     X_array = validate_data(estimator, X, dtype=_INPUT_DTYPES, reset=False)
-    teacher = teacher_logits(
-        estimator.teacher_, X, X_array, estimator.classes_, estimator.teacher_weights
-    )
+    teacher = teacher_logits(teacher, X, X_array, estimator.classes_, estimator.teacher_weights)
     return estimator._logits(X), teacher.astype(np.float64), estimator.classes_
 
 
-def teacher_agreement(estimator, X, y=None):
+def teacher_agreement(estimator, X, y=None, *, teacher=None):
     """Share of rows on which the student predicts the class its teacher predicts.
 
     Parameters
@@ -50,6 +58,14 @@ def teacher_agreement(estimator, X, y=None):
     X : array-like of shape (n_samples, n_features)
     y : ignored
         Present for the scorer signature.
+    teacher : fitted teacher, list of them, or torch.nn.Module, default=None
+        The teacher to compare with, for a student without ``teacher_``
+        (``keep_teacher=False``, or recorded ``teacher_proba``).
+
+    Raises
+    ------
+    ValueError
+        When there is no teacher to compare with.
 
     Returns
     -------
@@ -68,11 +84,11 @@ def teacher_agreement(estimator, X, y=None):
     >>> bool(search.fit(X, y).best_score_ > 0.8)
     True
     """
-    student, teacher, _ = _student_and_teacher_logits(estimator, X)
+    student, teacher, _ = _student_and_teacher_logits(estimator, X, teacher)
     return float(np.mean(student.argmax(axis=1) == teacher.argmax(axis=1)))
 
 
-def teacher_kl_divergence(estimator, X, y=None):
+def teacher_kl_divergence(estimator, X, y=None, *, teacher=None):
     """Mean ``KL(teacher || student)`` of the class probabilities, in nats.
 
     Zero when the student reproduces the teacher's probabilities (at
@@ -83,12 +99,14 @@ def teacher_kl_divergence(estimator, X, y=None):
     estimator : DistilledClassifier or Pipeline ending in one
     X : array-like of shape (n_samples, n_features)
     y : ignored
+    teacher : fitted teacher, list of them, or torch.nn.Module, default=None
+        As in :func:`teacher_agreement`.
 
     Returns
     -------
     kl : float >= 0
     """
-    student, teacher, _ = _student_and_teacher_logits(estimator, X)
+    student, teacher, _ = _student_and_teacher_logits(estimator, X, teacher)
     # rel_entr(0, q) = 0: classes the teacher rules out add nothing.
     kl = rel_entr(softmax(teacher, axis=1), softmax(student, axis=1)).sum(axis=1)
     return float(np.mean(kl))

@@ -1,9 +1,10 @@
+import pickle
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
@@ -693,3 +694,39 @@ def test_one_vs_one_checks_know_the_classes_before_the_teacher_is_fitted(data):
     search = GridSearchCV(SVC(decision_function_shape="ovo"), {"C": [1.0, 2.0]}, cv=2)
     with pytest.raises(ValueError, match="decision_function_shape='ovo'"):
         student(search, teacher_cv=3).fit(X, y)
+
+
+def test_without_its_teacher_a_student_pickles_small_and_predicts_the_same():
+    """keep_teacher=False: the pickle holds what prediction needs (issue: 17.8 MB)."""
+    X, y = load_digits(return_X_y=True)
+    forest = RandomForestClassifier(100, random_state=0)
+    kept, dropped = (
+        DistilledClassifier(forest, keep_teacher=keep, max_epochs=3, random_state=0).fit(X, y)
+        for keep in (True, False)
+    )
+    assert dropped.teacher_ is None and kept.teacher_ is not None
+    np.testing.assert_array_equal(dropped.predict_proba(X), kept.predict_proba(X))
+    assert len(pickle.dumps(dropped)) <= 300_000 < 1_000_000 < len(pickle.dumps(kept))
+
+
+@pytest.mark.parametrize(
+    "teacher",
+    [[GaussianNB(), LogisticRegression(max_iter=500)], GaussianNB()],
+    ids=["several", "one"],
+)
+def test_a_dropped_teacher_is_refitted_by_fit_and_refused_by_partial_fit(teacher, data):
+    X, y = data
+    model = student(teacher, keep_teacher=False).fit(X, y)
+    assert model.teacher_ is None
+    assert student(teacher, keep_teacher=False, teacher_cv=3).fit(X, y).teacher_ is None
+    with pytest.raises(ValueError, match="keep_teacher=False"):
+        model.partial_fit(X, y)
+
+
+def test_a_frozen_teacher_serves_partial_fit_without_being_kept(data):
+    X, y = data
+    frozen = FrozenEstimator(GaussianNB().fit(X, y))
+    model = student(frozen, keep_teacher=False)
+    for _ in range(2):
+        model.partial_fit(X, y, classes=np.unique(y))
+    assert model.teacher_ is None and model.n_iter_ == 2

@@ -87,3 +87,20 @@ def test_a_failed_recorded_fit_leaves_no_claim_about_recorded_labels(data):
         model.fit(X, y, teacher_proba=np.full((3, 3), 1 / 3))
     with pytest.raises(NotFittedError):
         teacher_agreement(model, X)
+
+
+@pytest.mark.parametrize("metric", [teacher_agreement, teacher_kl_divergence])
+def test_a_student_without_its_teacher_takes_one_passed_in(metric, data):
+    X, y = data
+    teacher = GaussianNB().fit(X, y)
+    kept = DistilledClassifier(GaussianNB(), **FAST, random_state=0).fit(X, y)
+    dropped = DistilledClassifier(GaussianNB(), keep_teacher=False, **FAST, random_state=0)
+    dropped.fit(X, y)
+    with pytest.raises(ValueError, match=r"keep_teacher=False.*teacher=fitted_teacher"):
+        metric(dropped, X)
+    assert metric(dropped, X, teacher=teacher) == pytest.approx(metric(kept, X))
+    recorded = DistilledClassifier(**FAST, random_state=0)
+    recorded.fit(X, y, teacher_proba=teacher.predict_proba(X))
+    with pytest.raises(ValueError, match="recorded teacher_proba"):
+        metric(recorded, X)
+    assert metric(recorded, X, teacher=teacher) >= 0
