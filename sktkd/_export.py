@@ -1,0 +1,165 @@
+"""Export to ONNX: the student whole (input scaling, network, softmax, labels).
+
+torch's exporter (``torch.onnx.export(dynamo=True)``, which needs
+``onnxscript``) turns the network into ONNX; the class labels are added as a
+lookup at the end. The graph's names follow scikit-learn-onnx's for a
+classifier (input ``X``, outputs ``label`` and ``probabilities``), and the
+same graph serves :func:`to_onnx` and the skl2onnx converter
+(:mod:`sktkd._skl2onnx`), so that a pipeline converts with sktkd estimators
+in it.
+"""
+
+import contextlib
+import copy
+import logging
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+# The oldest opset torch's exporter writes.
+MIN_OPSET = 18
+
+
+def _require(module):
+    try:
+        return __import__(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"Exporting to ONNX needs {module}: pip install 'sktkd[onnx]' (onnx, onnxscript, "
+            "skl2onnx, onnxruntime)."
+        ) from exc
+
+
+class _Outputs(torch.nn.Module):
+    """The network's logits as scikit-learn-onnx's outputs: class index, probabilities."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, X):
+        logits = self.network(X)
+        return logits.argmax(dim=1), torch.softmax(logits, dim=1)
+
+
+def _label_values(classes):
+    """``classes_`` as an ONNX tensor's values: int64 or strings."""
+    if classes.dtype.kind in "iub":
+        return classes.astype(np.int64)
+    if classes.dtype.kind == "f" and np.all(classes == np.round(classes)):
+        return classes.astype(np.int64)  # 0.0, 1.0, ...: integers, as scikit-learn-onnx has them
+    if classes.dtype.kind in "OUS":
+        return np.array([str(c) for c in classes], dtype=object)
+    raise ValueError(
+        f"Class labels of dtype {classes.dtype} ({classes[:3]}...) have no ONNX label type; "
+        "use integer or string labels."
+    )
+
+
+def onnx_graph(estimator, opset=None, classes=None):
+    """The fitted estimator as an ``onnx.ModelProto`` (see :func:`to_onnx`).
+
+    ``classes``: the label values, instead of ``classes_``.
+    """
+    onnx = _require("onnx")
+    _require("onnxscript")
+    check_is_fitted(estimator)
+    network = copy.deepcopy(estimator.module_).cpu().float().eval()
+    example = torch.zeros(2, estimator.n_features_in_)
+    exporter_log = logging.getLogger("torch.onnx")  # notes on optional packages (torchvision)
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(None):
+            program = torch.onnx.export(
+                _Outputs(network),
+                (example,),
+                input_names=["X"],
+                output_names=["label_index", "probabilities"],
+                dynamic_shapes={"X": {0: torch.export.Dim("n_samples")}},
+                opset_version=max(opset or MIN_OPSET, MIN_OPSET),
+                dynamo=True,
+                verbose=False,
+            )
+    except Exception as exc:  # the exporter raises many kinds
+        raise ValueError(
+            f"torch's ONNX exporter cannot export this network ({type(network[1]).__name__}): "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+    finally:
+        exporter_log.setLevel(level)
+    model = program.model_proto
+    graph = model.graph
+    classes = estimator.classes_ if classes is None else classes
+    labels = onnx.numpy_helper.from_array(_label_values(classes), "classes")
+    graph.initializer.append(labels)
+    graph.node.append(
+        onnx.helper.make_node("Gather", ["classes", "label_index"], ["label"], name="label")
+    )
+    index = next(o for o in graph.output if o.name == "label_index")
+    graph.output.remove(index)
+    graph.output.insert(
+        0, onnx.helper.make_tensor_value_info("label", labels.data_type, ["n_samples"])
+    )
+    onnx.checker.check_model(model)
+    return model
+
+
+def to_onnx(estimator, X=None, *, target_opset=None):
+    """Export a fitted sktkd estimator to ONNX, input scaling and labels included.
+
+    Parameters
+    ----------
+    estimator : DistilledClassifier or TransferClassifier
+        Fitted; its ``module_`` (input standardisation, then the network) is
+        exported by torch's exporter, so a custom ``module`` must be one it
+        can handle.
+    X : array-like of shape (n_samples, n_features), default=None
+        Rows like those the model takes, for scikit-learn-onnx's signature
+        (``to_onnx(model, X)``); only their width is checked.
+    target_opset : int, default=None
+        ONNX opset of the graph; at least 18 (torch's exporter), which is
+        also the default.
+
+    Returns
+    -------
+    onnx.ModelProto
+        One input ``X``: float32, shape ``(n_samples, n_features_in_)``. Two
+        outputs, as scikit-learn-onnx names a classifier's with
+        ``zipmap=False``: ``label``, shape ``(n_samples,)``, the values of
+        ``classes_`` (int64 or strings), and ``probabilities``, float32,
+        shape ``(n_samples, n_classes)``, columns in the order of
+        ``classes_``. They match ``predict`` and ``predict_proba`` to about
+        1e-6 (float32).
+
+    Raises
+    ------
+    ImportError
+        Without ``onnx`` and ``onnxscript`` (``pip install 'sktkd[onnx]'``).
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If ``X`` has another width than the training rows, or torch's
+        exporter cannot export the network (its message is included).
+
+    Examples
+    --------
+    >>> import numpy as np, onnxruntime
+    >>> from sklearn.datasets import load_iris
+    >>> from sktkd import TransferClassifier, to_onnx
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = TransferClassifier(max_epochs=20, random_state=0).fit(X, y)
+    >>> onx = to_onnx(model, X)
+    >>> session = onnxruntime.InferenceSession(onx.SerializeToString())
+    >>> label, proba = session.run(None, {"X": X.astype(np.float32)})
+    >>> bool((label == model.predict(X)).all())
+    True
+    """
+    check_is_fitted(estimator)
+    if X is not None and np.shape(X)[1:] != (estimator.n_features_in_,):
+        raise ValueError(
+            f"X has shape {np.shape(X)}; {type(estimator).__name__} takes "
+            f"{estimator.n_features_in_} features."
+        )
+    return onnx_graph(estimator, target_opset)

@@ -1,0 +1,116 @@
+"""ONNX export of sktkd estimators, alone or inside scikit-learn pipelines.
+
+Importing this module registers converters for both estimators with
+scikit-learn-onnx (skl2onnx), so that ``skl2onnx.to_onnx`` converts a
+``Pipeline`` with an sktkd estimator in it, scikit-learn transformers in
+front included::
+
+    import sktkd.onnx  # registers the converters
+    onx = skl2onnx.to_onnx(pipeline, X[:1].astype(np.float32),
+                           options={"zipmap": False})
+
+(skl2onnx itself takes over a second to import, so ``import sktkd`` does not
+do it.) The estimator's part is the graph of :func:`sktkd.to_onnx`: input
+standardisation, network, softmax, labels. skl2onnx's classifier options
+apply: ``zipmap`` (``False``: a probability matrix; the default ``True``: a
+list of dicts) and ``nocl`` (``True``: class indices as labels).
+"""
+
+import numpy as np
+
+from ._distilled import DistilledClassifier
+from ._export import MIN_OPSET, _require, onnx_graph, to_onnx
+from ._transfer import TransferClassifier
+
+__all__ = ["register_converters", "to_onnx"]
+
+
+def _convert(scope, operator, container):
+    """skl2onnx converter: the estimator's ONNX graph, its names made unique in the model."""
+    onnx = _require("onnx")
+    from skl2onnx.proto import onnx_proto
+
+    if container.target_opset < MIN_OPSET:
+        raise ValueError(
+            f"sktkd estimators convert at target_opset >= {MIN_OPSET} (torch's exporter); "
+            f"got {container.target_opset}."
+        )
+    estimator = operator.raw_operator
+    # nocl: class indices as labels, as skl2onnx's own classifiers give them.
+    nocl = container.get_options(estimator, dict(nocl=False))["nocl"]
+    classes = np.arange(len(estimator.classes_)) if nocl else None
+    graph = onnx_graph(estimator, container.target_opset, classes).graph
+
+    def elem_type(variable):
+        return variable.type.to_onnx_type().tensor_type.elem_type
+
+    float32 = onnx_proto.TensorProto.FLOAT
+    rows, proba = operator.inputs[0].full_name, operator.outputs[1].full_name
+    if elem_type(operator.inputs[0]) != float32:  # the network computes in float32
+        rows = scope.get_unique_variable_name("sktkd_X")
+        container.add_node(
+            "Cast",
+            [operator.inputs[0].full_name],
+            [rows],
+            to=float32,
+            name=scope.get_unique_operator_name("Cast"),
+        )
+    if elem_type(operator.outputs[1]) != float32:  # a double pipeline: double probabilities
+        proba = scope.get_unique_variable_name("sktkd_probabilities")
+        container.add_node(
+            "Cast",
+            [proba],
+            [operator.outputs[1].full_name],
+            to=elem_type(operator.outputs[1]),
+            name=scope.get_unique_operator_name("Cast"),
+        )
+    names = {"X": rows, "label": operator.outputs[0].full_name, "probabilities": proba}
+
+    def renamed(name):
+        if name and name not in names:
+            names[name] = scope.get_unique_variable_name(f"sktkd_{name}")
+        return names.get(name, name)
+
+    for tensor in graph.initializer:
+        content = tensor  # numbers travel as raw bytes, strings (class labels) as a list
+        if tensor.data_type == onnx_proto.TensorProto.STRING:
+            content = onnx.numpy_helper.to_array(tensor).ravel().tolist()
+        container.add_initializer(
+            renamed(tensor.name), tensor.data_type, list(tensor.dims), content
+        )
+    for node in graph.node:
+        attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        container.add_node(
+            node.op_type,
+            [renamed(name) for name in node.input],
+            [renamed(name) for name in node.output],
+            op_domain=node.domain,
+            op_version=container.target_opset,
+            name=scope.get_unique_operator_name(f"sktkd_{node.op_type}"),
+            **attributes,
+        )
+
+
+def register_converters():
+    """Register the converters of both estimators with skl2onnx (done on import).
+
+    Raises
+    ------
+    ImportError
+        Without skl2onnx (``pip install 'sktkd[onnx]'``).
+    """
+    _require("skl2onnx")
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    for estimator in (DistilledClassifier, TransferClassifier):
+        update_registered_converter(
+            estimator,
+            f"Sktkd{estimator.__name__}",
+            calculate_linear_classifier_output_shapes,
+            _convert,
+            options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+        )
+
+
+register_converters()

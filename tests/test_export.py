@@ -1,0 +1,93 @@
+"""ONNX export of a fitted estimator: the same answers in onnxruntime."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.naive_bayes import GaussianNB
+from torch import nn
+
+from sktkd import DistilledClassifier, TransferClassifier, to_onnx
+
+onnxruntime = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+
+def run(onx, X):
+    session = onnxruntime.InferenceSession(onx.SerializeToString())
+    return session.run(None, {"X": np.asarray(X, dtype=np.float32)})
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(200, 6, n_informative=4, n_classes=3, random_state=0)
+    return X * 100 + 1e4, y  # raw features: the standardisation is part of the graph
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DistilledClassifier(GaussianNB(), max_epochs=10, random_state=0),
+        lambda: TransferClassifier(hidden_layer_sizes=(16, 8), max_epochs=10, random_state=0),
+    ],
+    ids=["distilled", "transfer"],
+)
+@pytest.mark.parametrize("labels", [None, ["ant", "bee", "cat"]], ids=["ints", "strings"])
+def test_the_graph_answers_as_predict_and_predict_proba(make, labels, data):
+    X, y = data
+    y = y if labels is None else np.array(labels)[y]
+    model = make().fit(X, y)
+    onx = to_onnx(model, X)
+    assert [i.name for i in onx.graph.input] == ["X"]
+    assert [o.name for o in onx.graph.output] == ["label", "probabilities"]
+    for rows in (X[:1], X):  # any number of rows
+        label, proba = run(onx, rows)
+        np.testing.assert_array_equal(label, model.predict(rows))
+        np.testing.assert_allclose(proba, model.predict_proba(rows), atol=1e-4)
+        assert proba.dtype == np.float32
+
+
+class Branches(nn.Module):
+    """A network whose path depends on the values: torch's exporter cannot trace it."""
+
+    def __init__(self, n_features_in, n_classes):
+        super().__init__()
+        self.linear = nn.Linear(n_features_in, n_classes)
+
+    def forward(self, X):
+        if X.sum() > 0:
+            return self.linear(X)
+        return -self.linear(X)
+
+
+def test_a_network_the_exporter_cannot_handle_is_a_clear_error(data):
+    X, y = data
+    model = TransferClassifier(module=Branches, max_epochs=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="cannot export this network \\(Branches\\)"):
+        to_onnx(model, X)
+
+
+def test_unfitted_or_wrong_width_is_refused(data):
+    X, y = data
+    with pytest.raises(NotFittedError):
+        to_onnx(TransferClassifier(), X)
+    model = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="takes 6 features"):
+        to_onnx(model, X[:, :4])
+
+
+def test_float_labels_that_are_whole_numbers_export_as_integers(data):
+    X, y = data
+    model = TransferClassifier(max_epochs=2, random_state=0).fit(X, y.astype(float))
+    label, _ = run(to_onnx(model), X)
+    np.testing.assert_array_equal(label, model.predict(X))
+
+
+def test_export_leaves_the_estimator_as_it_was(data):
+    X, y = data
+    model = TransferClassifier(max_epochs=2, random_state=0).fit(X, y)
+    before = model.predict_proba(X)
+    to_onnx(model)
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    assert next(model.net_.module_.parameters()).dtype == torch.float32
