@@ -10,6 +10,9 @@ def main(argv=None):
         prog="sktkd",
         description="Knowledge distillation and transfer learning as scikit-learn classifiers.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"sktkd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo",
@@ -19,12 +22,14 @@ def main(argv=None):
             "from the forest, and compare accuracy, agreement with the forest and prediction "
             "speed on one thread; then train a network to read digits and adapt it to tell "
             "digits of 5 or more from 10 labels per class, against training from scratch. "
-            "About a minute on two cores."
+            "About 12 seconds on two cores (measured with `time python -m sktkd demo`)."
         ),
     )
     demo.add_argument("--plot", metavar="FILE.png", help="also save a figure of the results")
     demo.add_argument("--seed", type=int, default=0, help="seed of splits and models (0)")
-    demo.add_argument("--quick", action="store_true", help="a few seconds, rough numbers")
+    demo.add_argument(
+        "--quick", action="store_true", help="fewer rows and epochs: about 6 seconds, rough numbers"
+    )
     args = parser.parse_args(argv)
 
     from ._demo import format_results, plot_results, run_demo

@@ -3,6 +3,7 @@ import sys
 
 import pytest
 
+from sktkd import __version__
 from sktkd.__main__ import main
 from sktkd._demo import format_results, run_demo
 
@@ -56,3 +57,10 @@ def test_a_bad_plot_path_fails_before_the_demo(capsys, path, message):
         main(["demo", "--plot", path])
     err = capsys.readouterr()
     assert message in err.err and "forest" not in err.out
+
+
+def test_the_command_prints_its_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sktkd {__version__}"
