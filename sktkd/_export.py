@@ -12,6 +12,7 @@ in it.
 import contextlib
 import copy
 import logging
+import warnings
 
 import numpy as np
 import torch
@@ -71,9 +72,10 @@ def onnx_graph(estimator, opset=None, classes=None):
     level = exporter_log.level
     exporter_log.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(None):
+        with contextlib.redirect_stdout(None), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecations
             program = torch.onnx.export(
-                _Outputs(network),
+                _Outputs(network).eval(),
                 (example,),
                 input_names=["X"],
                 output_names=["label_index", "probabilities"],
