@@ -130,7 +130,7 @@ class DistilledClassifier(NeuralClassifierBase):
         without labels).
     batch_size : int, default=64
         Rows per gradient step. ``MLPClassifier``'s ``min(200, n_samples)``
-        trains about twice as fast per epoch but lost accuracy in
+        trains about 2.4x as fast per epoch but lost accuracy in
         ``benchmarks/bench_quality.py`` (see ``benchmarks/README.md``).
     lr : float, default=1e-3
         Learning rate.
@@ -169,14 +169,16 @@ class DistilledClassifier(NeuralClassifierBase):
         weight 1.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:<index>"``, or ``"auto"`` (CUDA when available).
-    n_threads : int or None, default=None
+    n_threads : int in [1, 4096] or None, default=None
         CPU threads torch uses while this estimator trains or predicts; the
-        process's setting (``torch.get_num_threads()``) is restored after.
-        ``None``: one thread for batches of a small network (under 10 million
-        rows x parameters a training batch, 2 million a prediction batch),
-        where more threads are slower even on an idle machine and far slower
-        on a busy one; torch's setting otherwise. Measured in
-        ``benchmarks/README.md`` ("Threads").
+        calling thread's setting (``torch.get_num_threads()``) is restored
+        after. ``None``: one thread for the batches of a small network
+        (``batch_size`` times the network's parameters under 10 million; a
+        prediction batch of up to 4,096 rows, under 2 million), where more
+        threads gain nothing on an idle machine and are far slower on a busy
+        one; torch's setting otherwise. A teacher estimator keeps its own.
+        Measured in ``benchmarks/README.md`` ("Threads"); see the user
+        guide, "Speed and threads".
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation, dropout and batch order: fits with
         the same integer are repeatable on CPU.

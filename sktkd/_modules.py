@@ -143,10 +143,17 @@ class Standardize(nn.Module):
         """
         mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
         bound = self._bound
+        # Columns near the float64 limit, where x - mean itself may overflow:
+        # divided first (rare; less exact for large offsets, hence not the rule).
+        wide = np.flatnonzero(np.maximum(np.abs(mean), scale) > _SAFE_MAX) if mean.ndim else []
         Z = np.empty(X.shape, dtype=np.float32)
         for rows in _chunks(len(X)) if len(X) > _CHUNK_ROWS else [slice(None)]:
-            z = np.subtract(X[rows], mean, dtype=np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = np.subtract(X[rows], mean, dtype=np.float64)
             z /= scale
+            if len(wide):
+                x = np.asarray(X[rows][:, wide], dtype=np.float64)
+                z[:, wide] = x / scale[wide] - mean[wide] / scale[wide]
             np.clip(z, -bound, bound, out=Z[rows])
         return Z
 

@@ -50,7 +50,8 @@ _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 def _defines(callback, hook):
-    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+    """Whether ``callback`` has its own ``hook``: in its class, or set on the instance."""
+    return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 def batch_rows(callbacks):
@@ -190,8 +191,8 @@ class Net(NeuralNet):
         self.history.record(prefix + "_batch_count", len(losses))
         if not losses:
             return
-        per_batch = torch.stack(losses).float().cpu()
-        weights = torch.tensor(sizes, dtype=torch.float32)
+        per_batch = torch.stack(losses).double().cpu()  # float64, as skorch averages
+        weights = torch.tensor(sizes, dtype=torch.float64)
         self.history.record(prefix + "_loss", float((per_batch * weights).sum() / weights.sum()))
         if listeners["rows"] == "after":
             for loss, size in zip(per_batch.tolist(), sizes, strict=True):
@@ -268,10 +269,9 @@ class Net(NeuralNet):
         # Per-batch hooks reach only the callbacks that define them: skorch's
         # defaults leave them as no-ops, and calling those costs about as much
         # as slicing the batch.
-        no_op = getattr(Callback, method_name, None)
         stop = False
         for name, cb in self.callbacks_:
-            if method_name in _BATCH_HOOKS and getattr(type(cb), method_name, no_op) is no_op:
+            if method_name in _BATCH_HOOKS and not _defines(cb, method_name):
                 continue
             try:
                 getattr(cb, method_name)(self, **cb_kwargs)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -87,3 +89,14 @@ def test_statistics_of_columns_near_the_float64_limits(unit):
     np.testing.assert_allclose(mean[:2], [column.mean() * unit, column.mean()], rtol=1e-12)
     np.testing.assert_allclose(scale[:2], [column.std() * unit, column.std()], rtol=1e-12)
     assert mean[2] == unit and scale[2] == unit  # constant: scaled by its magnitude
+
+
+def test_rows_near_the_float64_limit_standardise_without_overflow():
+    x = np.full(100, -1.7e308)
+    x[:1] = 1.7e308  # 9.95 standard deviations above the mean
+    standardize = Standardize.from_data(x[:, None])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow in the subtraction
+        z = standardize.transform(x[:, None])
+    assert z[0, 0] == pytest.approx(9.95, rel=1e-3)
+    assert np.isfinite(z).all()

@@ -143,6 +143,22 @@ class ReadsRowsWhenStopping(EarlyStopping):
         super().on_epoch_end(net, **kwargs)
 
 
+def test_a_batch_hook_set_on_the_instance_is_called():
+    callback, calls = Callback(), []
+    callback.on_batch_end = lambda net, **kwargs: calls.append(len(net.history[-1, "batches"]))
+    fitted(callbacks=[("instance", callback)])
+    assert calls == [1, 2, 3, 1, 2, 3]  # live rows, as skorch keeps them
+
+
+def test_the_epoch_loss_is_averaged_in_float64_as_skorch_does():
+    net = fitted(callbacks=[("unknown", Callback())])  # rows written after each epoch
+    rows = net.history[-1, "batches"]
+    mean = np.average(
+        [r["train_loss"] for r in rows], weights=[r["train_batch_size"] for r in rows]
+    )
+    assert net.history[-1, "train_loss"] == mean
+
+
 def test_a_callback_writing_rows_on_computed_gradients_gets_them():
     net = fitted(callbacks=[("grads", LogsGradients())])
     assert len(net.history[-1, "batches", :, "grad_norm"]) == 3

@@ -175,3 +175,25 @@ def test_estimators_pickled_before_n_threads_existed_still_predict(data):
     del model.__dict__["n_threads"]  # as an older pickle holds it
     assert model.get_params()["n_threads"] is None
     assert len(model.predict(X)) == len(y)
+
+
+def test_a_thread_keeps_its_own_count_while_another_is_inside(process_threads):
+    """A count a thread chose itself (not one a block set) is what it gets back."""
+    inside, done, seen = threading.Event(), threading.Event(), {}
+
+    def worker():
+        torch.set_num_threads(1)  # its own choice
+        with torch_threads(1):
+            inside.set()
+            done.wait()
+        seen["worker"] = torch.get_num_threads()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait()
+    with torch_threads(2):
+        pass
+    seen["main"] = torch.get_num_threads()
+    done.set()
+    thread.join()
+    assert seen == {"main": process_threads, "worker": 1}
