@@ -5,8 +5,8 @@ torch's exporter (``torch.onnx.export(dynamo=True)``, which needs
 lookup at the end. The graph's names follow scikit-learn-onnx's for a
 classifier (input ``X``, outputs ``label`` and ``probabilities``), and the
 same graph serves :func:`to_onnx` and the skl2onnx converter
-(:mod:`sktkd._skl2onnx`), so that a pipeline converts with sktkd estimators
-in it.
+(:mod:`sktkd.onnx`), so that a pipeline converts with sktkd estimators in
+it.
 """
 
 import contextlib
@@ -142,8 +142,9 @@ def to_onnx(estimator, X=None, *, target_opset=None):
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
     ValueError
-        If ``X`` has another width than the training rows, or torch's
-        exporter cannot export the network (its message is included).
+        If ``X`` has another width than the training rows, ``target_opset``
+        is below 18, or torch's exporter cannot export the network (its
+        message is included).
 
     Examples
     --------
@@ -159,6 +160,10 @@ def to_onnx(estimator, X=None, *, target_opset=None):
     True
     """
     check_is_fitted(estimator)
+    if target_opset is not None and target_opset < MIN_OPSET:
+        raise ValueError(
+            f"target_opset={target_opset}: torch's exporter writes opset {MIN_OPSET} or later."
+        )
     if X is not None and np.shape(X)[1:] != (estimator.n_features_in_,):
         raise ValueError(
             f"X has shape {np.shape(X)}; {type(estimator).__name__} takes "

@@ -75,6 +75,8 @@ def test_unfitted_or_wrong_width_is_refused(data):
     model = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="takes 6 features"):
         to_onnx(model, X[:, :4])
+    with pytest.raises(ValueError, match="opset 18 or later"):
+        to_onnx(model, X, target_opset=15)
 
 
 def test_float_labels_that_are_whole_numbers_export_as_integers(data):
