@@ -28,12 +28,23 @@ expert = HistGradientBoostingClassifier(random_state=0).fit(X_train, y_train)
 # %%
 # The student takes the raw pixel values: it standardises its inputs inside
 # the network. ``alpha=0`` trains the same network on the hard labels alone.
+#
+# At the default temperature of 1 the distilled student prints the same
+# numbers as the student alone, and ``fit`` warns why: on its own training
+# rows a boosted ensemble is so sure of itself that its probabilities are
+# nearly 0 or 1, and teach nothing the labels do not. A temperature of 3
+# softens them (``softmax(logits / 3)``), so that the student also learns
+# which digits the expert finds alike; here that buys test accuracy, while
+# the student copies fewer of the expert's own mistakes. Out-of-fold soft
+# labels (``teacher_cv=5`` with the unfitted expert) are the other remedy.
 teacher = FrozenEstimator(expert)
 alone = DistilledClassifier(teacher, alpha=0.0, random_state=0).fit(X_train, y_train)
 student = DistilledClassifier(teacher, random_state=0).fit(X_train, y_train)
+softened = DistilledClassifier(teacher, temperature=3.0, random_state=0).fit(X_train, y_train)
 
 print(f"expert accuracy: {expert.score(X_test, y_test):.3f}")
-for name, model in [("student alone", alone), ("distilled student", student)]:
+students = [("student alone", alone), ("distilled, T=1", student), ("distilled, T=3", softened)]
+for name, model in students:
     print(
         f"{name}: accuracy {model.score(X_test, y_test):.3f}, "
         f"agreement with the expert {teacher_agreement(model, X_test):.3f}"
