@@ -550,7 +550,8 @@ class DistilledClassifier(NeuralClassifierBase):
         teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
         refittable = any(map(is_refittable, teachers))
         if incremental and not reuse_teacher and teacher_proba is None and refittable:
-            dropped = "" if self.keep_teacher else " (fit dropped its own: keep_teacher=False)"
+            fitted = hasattr(self, "net_") and not self.keep_teacher
+            dropped = " (fit dropped its own: keep_teacher=False)" if fitted else ""
             raise ValueError(
                 f"partial_fit needs a teacher that is already fitted{dropped}: pass "
                 "teacher=FrozenEstimator(fitted_teacher) (or an object without fit), or "

@@ -721,6 +721,8 @@ def test_a_dropped_teacher_is_refitted_by_fit_and_refused_by_partial_fit(teacher
     assert student(teacher, keep_teacher=False, teacher_cv=3).fit(X, y).teacher_ is None
     with pytest.raises(ValueError, match="keep_teacher=False"):
         model.partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"already fitted: pass"):  # no fit before: no drop
+        student(teacher, keep_teacher=False).partial_fit(X, y, classes=np.unique(y))
 
 
 def test_a_frozen_teacher_serves_partial_fit_without_being_kept(data):
