@@ -29,7 +29,8 @@ X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 forest = RandomForestClassifier(300, random_state=0).fit(X_train, y_train)
 student = DistilledClassifier(
-    RandomForestClassifier(300, random_state=0),  # fitted inside, as the same forest
+    # Fitted inside on the same rows with the same seed: the same forest as above.
+    RandomForestClassifier(300, random_state=0),
     temperature=2.0,
     keep_teacher=False,
     max_epochs=60,

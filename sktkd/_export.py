@@ -11,12 +11,16 @@ it.
 
 import contextlib
 import copy
+import io
 import logging
+import re
 import warnings
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+
+from ._base import NeuralClassifierBase
 
 # The oldest opset torch's exporter writes.
 MIN_OPSET = 18
@@ -58,21 +62,57 @@ def _label_values(classes):
     )
 
 
-def onnx_graph(estimator, opset=None, classes=None):
+def _check_estimator(estimator):
+    if not isinstance(estimator, NeuralClassifierBase):
+        raise TypeError(
+            f"to_onnx exports sktkd estimators; got {type(estimator).__name__} (use "
+            "skl2onnx.to_onnx for scikit-learn models)."
+        )
+    check_is_fitted(estimator)
+
+
+def _reason(exc):
+    """The innermost cause of an exporter error, its first line, without terminal colours."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def onnx_graph(estimator, opset=None, classes=None, dtype=torch.float32):
     """The fitted estimator as an ``onnx.ModelProto`` (see :func:`to_onnx`).
 
-    ``classes``: the label values, instead of ``classes_``.
+    ``classes``: the label values, instead of ``classes_``; ``dtype``: of the
+    input ``X`` (float64 for a pipeline of doubles: the standardisation
+    computes in float64 either way, as ``predict`` does).
     """
     onnx = _require("onnx")
     _require("onnxscript")
-    check_is_fitted(estimator)
-    network = copy.deepcopy(estimator.module_).cpu().float().eval()
-    example = torch.zeros(2, estimator.n_features_in_)
-    exporter_log = logging.getLogger("torch.onnx")  # notes on optional packages (torchvision)
-    level = exporter_log.level
-    exporter_log.setLevel(logging.ERROR)
+    _check_estimator(estimator)
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and not MIN_OPSET <= opset <= newest:
+        raise ValueError(
+            f"target_opset={opset}: torch's exporter writes opsets {MIN_OPSET} to {newest} "
+            "(the newest this onnx knows)."
+        )
+    # The standardisation keeps its float64 statistics (large offsets keep
+    # their precision); the body computes in float32.
+    network = copy.deepcopy(estimator.module_).cpu().eval()
+    example = torch.zeros(2, estimator.n_features_in_, dtype=dtype)
+    # torch and onnxscript log notes, graph dumps and warnings while they
+    # work; an error carries the reason.
+    logs = [logging.getLogger(name) for name in ("torch", "onnxscript")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL)
     try:
-        with contextlib.redirect_stdout(None), warnings.catch_warnings():
+        # (The streams are the process's: another thread's output in these
+        # seconds goes with them. An export is a rare, deliberate call.)
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecations
             program = torch.onnx.export(
                 _Outputs(network).eval(),
@@ -87,10 +127,11 @@ def onnx_graph(estimator, opset=None, classes=None):
     except Exception as exc:  # the exporter raises many kinds
         raise ValueError(
             f"torch's ONNX exporter cannot export this network ({type(network[1]).__name__}): "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            f"{_reason(exc)}"
         ) from exc
     finally:
-        exporter_log.setLevel(level)
+        for log, level in zip(logs, levels, strict=True):
+            log.setLevel(level)
     model = program.model_proto
     graph = model.graph
     classes = estimator.classes_ if classes is None else classes
@@ -121,8 +162,8 @@ def to_onnx(estimator, X=None, *, target_opset=None):
         Rows like those the model takes, for scikit-learn-onnx's signature
         (``to_onnx(model, X)``); only their width is checked.
     target_opset : int, default=None
-        ONNX opset of the graph; at least 18 (torch's exporter), which is
-        also the default.
+        ONNX opset of the graph, from 18 (torch's exporter; the default) to
+        the newest the installed onnx knows.
 
     Returns
     -------
@@ -130,10 +171,12 @@ def to_onnx(estimator, X=None, *, target_opset=None):
         One input ``X``: float32, shape ``(n_samples, n_features_in_)``. Two
         outputs, as scikit-learn-onnx names a classifier's with
         ``zipmap=False``: ``label``, shape ``(n_samples,)``, the values of
-        ``classes_`` (int64 or strings), and ``probabilities``, float32,
+        ``classes_`` (int64 for numbers and bools, as scikit-learn-onnx
+        gives them; otherwise strings), and ``probabilities``, float32,
         shape ``(n_samples, n_classes)``, columns in the order of
-        ``classes_``. They match ``predict`` and ``predict_proba`` to about
-        1e-6 (float32).
+        ``classes_``. The input is standardised in float64 inside the graph,
+        as ``predict`` does; on the same float32 rows, the outputs match
+        ``predict`` and ``predict_proba`` to float32 precision (about 1e-6).
 
     Raises
     ------
@@ -141,10 +184,12 @@ def to_onnx(estimator, X=None, *, target_opset=None):
         Without ``onnx`` and ``onnxscript`` (``pip install 'sktkd[onnx]'``).
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
+    TypeError
+        If the estimator is not an sktkd estimator.
     ValueError
         If ``X`` has another width than the training rows, ``target_opset``
-        is below 18, or torch's exporter cannot export the network (its
-        message is included).
+        is out of range, or torch's exporter cannot export the network (the
+        reason it gives is included).
 
     Examples
     --------
@@ -159,11 +204,7 @@ def to_onnx(estimator, X=None, *, target_opset=None):
     >>> bool((label == model.predict(X)).all())
     True
     """
-    check_is_fitted(estimator)
-    if target_opset is not None and target_opset < MIN_OPSET:
-        raise ValueError(
-            f"target_opset={target_opset}: torch's exporter writes opset {MIN_OPSET} or later."
-        )
+    _check_estimator(estimator)
     if X is not None and np.shape(X)[1:] != (estimator.n_features_in_,):
         raise ValueError(
             f"X has shape {np.shape(X)}; {type(estimator).__name__} takes "

@@ -60,7 +60,10 @@ def teacher_agreement(estimator, X, y=None, *, teacher=None):
         Present for the scorer signature.
     teacher : fitted teacher, list of them, or torch.nn.Module, default=None
         The teacher to compare with, for a student without ``teacher_``
-        (``keep_teacher=False``, or recorded ``teacher_proba``).
+        (``keep_teacher=False``, or recorded ``teacher_proba``). As a
+        ``scoring=`` in a search, the students need their teacher: keep
+        ``keep_teacher=True`` (else every score is an error, recorded as
+        ``nan``).
 
     Raises
     ------

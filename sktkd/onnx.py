@@ -17,6 +17,7 @@ list of dicts) and ``nocl`` (``True``: class indices as labels).
 """
 
 import numpy as np
+import torch
 
 from ._distilled import DistilledClassifier
 from ._export import MIN_OPSET, _require, onnx_graph, to_onnx
@@ -39,14 +40,17 @@ def _convert(scope, operator, container):
     # nocl: class indices as labels, as skl2onnx's own classifiers give them.
     nocl = container.get_options(estimator, dict(nocl=False))["nocl"]
     classes = np.arange(len(estimator.classes_)) if nocl else None
-    graph = onnx_graph(estimator, container.target_opset, classes).graph
 
     def elem_type(variable):
         return variable.type.to_onnx_type().tensor_type.elem_type
 
-    float32 = onnx_proto.TensorProto.FLOAT
+    float32, float64 = onnx_proto.TensorProto.FLOAT, onnx_proto.TensorProto.DOUBLE
     rows, proba = operator.inputs[0].full_name, operator.outputs[1].full_name
-    if elem_type(operator.inputs[0]) != float32:  # the network computes in float32
+    # Doubles go into the float64 standardisation as they are; other types as float32.
+    double = elem_type(operator.inputs[0]) == float64
+    dtype = torch.float64 if double else torch.float32
+    graph = onnx_graph(estimator, container.target_opset, classes, dtype).graph
+    if not double and elem_type(operator.inputs[0]) != float32:
         rows = scope.get_unique_variable_name("sktkd_X")
         container.add_node(
             "Cast",

@@ -64,8 +64,10 @@ class Branches(nn.Module):
 def test_a_network_the_exporter_cannot_handle_is_a_clear_error(data):
     X, y = data
     model = TransferClassifier(module=Branches, max_epochs=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="cannot export this network \\(Branches\\)"):
+    with pytest.raises(ValueError, match="cannot export this network \\(Branches\\)") as error:
         to_onnx(model, X)
+    assert "data-dependent" in str(error.value)  # the exporter's reason
+    assert "\x1b" not in str(error.value)  # without terminal colours
 
 
 def test_unfitted_or_wrong_width_is_refused(data):
@@ -75,8 +77,11 @@ def test_unfitted_or_wrong_width_is_refused(data):
     model = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="takes 6 features"):
         to_onnx(model, X[:, :4])
-    with pytest.raises(ValueError, match="opset 18 or later"):
-        to_onnx(model, X, target_opset=15)
+    for opset in (15, 99):
+        with pytest.raises(ValueError, match="writes opsets 18 to"):
+            to_onnx(model, X, target_opset=opset)
+    with pytest.raises(TypeError, match="exports sktkd estimators"):
+        to_onnx(GaussianNB().fit(X, y), X)
 
 
 def test_float_labels_that_are_whole_numbers_export_as_integers(data):
@@ -93,3 +98,13 @@ def test_export_leaves_the_estimator_as_it_was(data):
     to_onnx(model)
     np.testing.assert_array_equal(model.predict_proba(X), before)
     assert next(model.net_.module_.parameters()).dtype == torch.float32
+
+
+def test_large_offsets_keep_their_precision_in_the_graph(data):
+    """The standardisation keeps its float64 statistics inside the graph, as predict."""
+    X, y = data
+    X = (X + 1e6).astype(np.float32)  # the rows both receive
+    model = TransferClassifier(max_epochs=10, random_state=0).fit(X, y)
+    label, proba = run(to_onnx(model), X)
+    np.testing.assert_array_equal(label, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
