@@ -76,8 +76,10 @@ def _convert(scope, operator, container):
         return names.get(name, name)
 
     for tensor in graph.initializer:
-        content = tensor  # numbers travel as raw bytes, strings (class labels) as a list
-        if tensor.data_type == onnx_proto.TensorProto.STRING:
+        # skl2onnx copies a tensor's raw bytes; others (class labels as strings,
+        # values stored in typed fields) travel as a flat list.
+        content = tensor
+        if not tensor.raw_data or tensor.data_type == onnx_proto.TensorProto.STRING:
             content = onnx.numpy_helper.to_array(tensor).ravel().tolist()
         container.add_initializer(
             renamed(tensor.name), tensor.data_type, list(tensor.dims), content
