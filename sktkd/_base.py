@@ -1,30 +1,32 @@
-"""What both estimators share: parameters, data and label checks, seeding, the net."""
+"""What both estimators share: parameters, data and label checks, seeding, the net.
+
+Prediction, which they share too, is in :mod:`sktkd._predict`.
+"""
 
 import contextlib
 import copy
 import functools
 import threading
 import warnings
-from collections import OrderedDict
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from torch import nn
 
 from ._batches import TensorDataset
-from ._modules import MLP, Standardize
+from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
-from ._threads import SMALL_PREDICTION_BATCH, threads_for, torch_threads
+from ._predict import _INPUT_DTYPES, _PREDICT_BATCH_SIZE, Prediction, untensor
+from ._threads import torch_threads
 from ._training import (
     check_callbacks,
     class_weights,
@@ -34,12 +36,6 @@ from ._training import (
     validation_rows,
     validation_scoring,
 )
-
-# Rows per forward pass at prediction time: large batches are fastest on CPU.
-_PREDICT_BATCH_SIZE = 4096
-
-# Inputs keep float32 when given so, and become float64 otherwise.
-_INPUT_DTYPES = (np.float64, np.float32)
 
 # Parameters routed skorch-style to the module and optimizer constructors and
 # to the callbacks (``callbacks__<name>__<param>``, or ``callbacks__<name>``).
@@ -52,11 +48,6 @@ _TORCH_RNG_LOCK = threading.RLock()
 
 def _is_fitted_attribute(name):
     return name.endswith("_") and not name.startswith("__")
-
-
-def untensor(X):
-    """A torch tensor as an ndarray (detached, on the CPU); anything else as it is."""
-    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
 
 
 def loss_weights(sample_weight):
@@ -93,11 +84,6 @@ def training_rows(valid, *arrays):
     return tuple(None if a is None else a[train] for a in arrays)
 
 
-def whole_network(standardize, body):
-    """``Sequential(standardize, body)``: the network that takes raw features."""
-    return nn.Sequential(OrderedDict(standardize=standardize, body=body))
-
-
 def resolve_device(device):
     """The torch device a fit runs on: CPU or an available CUDA device."""
     if device == "auto":
@@ -123,7 +109,7 @@ def resolve_device(device):
     return str(resolved)
 
 
-class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
+class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
     """Base of the sktkd classifiers: a private skorch net built in ``fit``.
 
     Subclasses list every parameter in their own ``__init__`` and store their
@@ -617,146 +603,3 @@ class NeuralClassifierBase(ClassifierMixin, BaseEstimator):
 
         # Z is ours: standardised, float32.
         return TensorDataset(tensor(Z), tensor(codes), {k: tensor(v) for k, v in extras.items()})
-
-    # --- prediction -------------------------------------------------------------
-
-    @property
-    def module_(self):
-        """The trained network, ``Sequential(standardize, body)``: it takes raw features.
-
-        ``standardize_`` stays on the CPU (it standardises numpy rows, and a
-        pickle of it loads anywhere); here a copy joins the body's device.
-        """
-        check_is_fitted(self)
-        body = self.net_.module_
-        device = next(body.parameters(), self.standardize_.mean).device
-        return whole_network(copy.deepcopy(self.standardize_).to(device), body)
-
-    @property
-    def history_(self):
-        """skorch ``History`` of the fit: one row per epoch."""
-        check_is_fitted(self)
-        return self.net_.history
-
-    def _check_predict_data(self, X):
-        """``X`` checked as at fit, by ``validate_data``.
-
-        A plain float ndarray of the right width and finite values, when the
-        fit saw no feature names, is what ``validate_data`` would return as it
-        is: it passes with these few checks, which cost a fraction of the full
-        validation on the small inputs of serving.
-        """
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in _INPUT_DTYPES
-            and 0 < len(X)
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X).all()
-        ):
-            return X
-        return validate_data(self, untensor(X), dtype=_INPUT_DTYPES, reset=False)
-
-    def _forward(self, X):
-        """The network's output on ``X``, checked like the training rows (a CPU tensor)."""
-        if not hasattr(self, "net_"):  # scikit-learn's check reads the tags: costly per call
-            check_is_fitted(self)
-        X = self._check_predict_data(X)
-        out = self._body_forward(self.standardize_.transform(X))
-        finite = np.isfinite(out.numpy()).all(axis=1)  # numpy: less overhead than torch ops
-        if not finite.all():
-            raise ValueError(
-                f"The network's output is not finite (NaN or inf) for {int((~finite).sum())} "
-                f"rows (first: row {int(np.argmin(finite))}): their values lie too far outside "
-                "the range this network takes."
-            )
-        return out
-
-    def _body_forward(self, Z):
-        """The body's output on standardised rows ``Z``, in eval mode, as a CPU tensor.
-
-        The module is called directly, a large batch at a time: skorch's
-        forward (a dataset, a loader, its bookkeeping) costs more than the
-        arithmetic on the small inputs of serving.
-        """
-        body, device = self.net_.module_, self.net_.device
-        if body.training:
-            body.eval()
-        batch, n_params = min(len(Z), _PREDICT_BATCH_SIZE), self.net_.parameter_count()
-        threads = threads_for(self.n_threads, batch, n_params, SMALL_PREDICTION_BATCH)
-        Z = torch.from_numpy(Z)  # ours: float32, contiguous
-        with torch_threads(threads), torch.inference_mode():
-            if len(Z) <= _PREDICT_BATCH_SIZE and device == "cpu":
-                return body(Z)
-            out = [body(rows.to(device)) for rows in Z.split(_PREDICT_BATCH_SIZE)]
-            return torch.cat(out).cpu()
-
-    def _logits(self, X):
-        return self._forward(X).numpy().astype(np.float64)
-
-    def decision_function(self, X):
-        """Confidence scores of ``X``: the network's logits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the logit of ``classes_[1]`` minus that of
-            ``classes_[0]`` (positive: ``classes_[1]``), as scikit-learn's
-            binary classifiers give; otherwise the logits, columns in the
-            order of ``classes_``. ``predict`` takes the largest.
-        """
-        logits = self._logits(X)
-        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities of ``X``, computed stably from the logits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        return log_softmax(self._logits(X), axis=1)
-
-    def predict_proba(self, X):
-        """Class probabilities of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        # scipy's softmax, in place on our own copy, without its dispatch overhead
-        # (a quarter of a one-row prediction).
-        proba = self._logits(X)
-        proba -= proba.max(axis=1, keepdims=True)
-        np.exp(proba, out=proba)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
-
-    def predict(self, X):
-        """Predicted class labels of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]

@@ -19,10 +19,10 @@ from ._base import (
     loss_weights,
     resolve_device,
     training_rows,
-    untensor,
 )
 from ._losses import DistillationLoss
 from ._munge import munge
+from ._predict import untensor
 from ._teacher import (
     check_teacher,
     check_teacher_proba,

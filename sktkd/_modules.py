@@ -1,5 +1,7 @@
 """Networks the estimators build: input standardisation and the default MLP."""
 
+from collections import OrderedDict
+
 import numpy as np
 import torch
 from torch import nn
@@ -199,3 +201,8 @@ class MLP(nn.Module):
 
     def forward(self, X):
         return self.layers(X)
+
+
+def whole_network(standardize, body):
+    """``Sequential(standardize, body)``: the network that takes raw features."""
+    return nn.Sequential(OrderedDict(standardize=standardize, body=body))

@@ -19,12 +19,11 @@ from ._base import (
     loss_weights,
     resolve_device,
     training_rows,
-    untensor,
-    whole_network,
 )
 from ._losses import DistillationLoss
-from ._modules import Standardize
+from ._modules import Standardize, whole_network
 from ._net import TransferNet
+from ._predict import untensor
 from ._source import (
     BATCH_NORMS,
     find_head,

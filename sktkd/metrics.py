@@ -11,8 +11,8 @@ from scipy.special import rel_entr, softmax
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _INPUT_DTYPES, untensor
 from ._distilled import DistilledClassifier
+from ._predict import _INPUT_DTYPES, untensor
 from ._teacher import teacher_logits
 
 

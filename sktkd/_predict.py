@@ -1,0 +1,175 @@
+"""Prediction, shared by both estimators: the fitted network called directly.
+
+scikit-learn's names and checks (``validate_data`` for anything but a plain
+float array of the fitted width), skorch's net left out of the way: its
+dataset, loader and forward loop cost more than the arithmetic on the small
+inputs of serving.
+"""
+
+import copy
+
+import numpy as np
+import torch
+from scipy.special import log_softmax
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._modules import whole_network
+from ._threads import SMALL_PREDICTION_BATCH, threads_for, torch_threads
+
+# Rows per forward pass at prediction time: large batches are fastest on CPU.
+_PREDICT_BATCH_SIZE = 4096
+
+# Inputs keep float32 when given so, and become float64 otherwise.
+_INPUT_DTYPES = (np.float64, np.float32)
+
+
+def untensor(X):
+    """A torch tensor as an ndarray (detached, on the CPU); anything else as it is."""
+    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
+
+
+class Prediction:
+    """``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``,
+    and the fitted network (``module_``) and history (``history_``) of an estimator
+    with ``net_`` and ``standardize_``."""
+
+    @property
+    def module_(self):
+        """The trained network, ``Sequential(standardize, body)``: it takes raw features.
+
+        ``standardize_`` stays on the CPU (it standardises numpy rows, and a
+        pickle of it loads anywhere); here a copy joins the body's device.
+        """
+        check_is_fitted(self)
+        body = self.net_.module_
+        device = next(body.parameters(), self.standardize_.mean).device
+        return whole_network(copy.deepcopy(self.standardize_).to(device), body)
+
+    @property
+    def history_(self):
+        """skorch ``History`` of the fit: one row per epoch."""
+        check_is_fitted(self)
+        return self.net_.history
+
+    def _check_predict_data(self, X):
+        """``X`` checked as at fit, by ``validate_data``.
+
+        A plain float ndarray of the right width and finite values, when the
+        fit saw no feature names, is what ``validate_data`` would return as it
+        is: it passes with these few checks, which cost a fraction of the full
+        validation on the small inputs of serving.
+        """
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in _INPUT_DTYPES
+            and 0 < len(X)
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
+        return validate_data(self, untensor(X), dtype=_INPUT_DTYPES, reset=False)
+
+    def _forward(self, X):
+        """The network's output on ``X``, checked like the training rows (a CPU tensor)."""
+        if not hasattr(self, "net_"):  # scikit-learn's check reads the tags: costly per call
+            check_is_fitted(self)
+        X = self._check_predict_data(X)
+        out = self._body_forward(self.standardize_.transform(X))
+        finite = np.isfinite(out.numpy()).all(axis=1)  # numpy: less overhead than torch ops
+        if not finite.all():
+            raise ValueError(
+                f"The network's output is not finite (NaN or inf) for {int((~finite).sum())} "
+                f"rows (first: row {int(np.argmin(finite))}): their values lie too far outside "
+                "the range this network takes."
+            )
+        return out
+
+    def _body_forward(self, Z):
+        """The body's output on standardised rows ``Z``, in eval mode, as a CPU tensor.
+
+        The module is called directly, a large batch at a time: skorch's
+        forward (a dataset, a loader, its bookkeeping) costs more than the
+        arithmetic on the small inputs of serving.
+        """
+        body, device = self.net_.module_, self.net_.device
+        if body.training:
+            body.eval()
+        batch, n_params = min(len(Z), _PREDICT_BATCH_SIZE), self.net_.parameter_count()
+        threads = threads_for(self.n_threads, batch, n_params, SMALL_PREDICTION_BATCH)
+        Z = torch.from_numpy(Z)  # ours: float32, contiguous
+        with torch_threads(threads), torch.inference_mode():
+            if len(Z) <= _PREDICT_BATCH_SIZE and device == "cpu":
+                return body(Z)
+            out = [body(rows.to(device)) for rows in Z.split(_PREDICT_BATCH_SIZE)]
+            return torch.cat(out).cpu()
+
+    def _logits(self, X):
+        return self._forward(X).numpy().astype(np.float64)
+
+    def decision_function(self, X):
+        """Confidence scores of ``X``: the network's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of ``classes_[1]`` minus that of
+            ``classes_[0]`` (positive: ``classes_[1]``), as scikit-learn's
+            binary classifiers give; otherwise the logits, columns in the
+            order of ``classes_``. ``predict`` takes the largest.
+        """
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities of ``X``, computed stably from the logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return log_softmax(self._logits(X), axis=1)
+
+    def predict_proba(self, X):
+        """Class probabilities of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        # scipy's softmax, in place on our own copy, without its dispatch overhead
+        # (a quarter of a one-row prediction).
+        proba = self._logits(X)
+        proba -= proba.max(axis=1, keepdims=True)
+        np.exp(proba, out=proba)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Predicted class labels of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
