@@ -201,13 +201,14 @@ class Net(NeuralNet):
                 self.history.record_batch(prefix + "_batch_size", size)
 
     def _listeners(self):
-        """Which callbacks listen to each batch hook, and how they read batch rows.
+        """The ``(name, callback)`` pairs that listen to each batch hook, and how
+        the callbacks read batch rows.
 
         Found when training begins, so that each batch asks no callback.
         """
         if self._listening is None:
             self._listening = {
-                hook: [cb for _, cb in self.callbacks_ if _defines(cb, hook)]
+                hook: [(name, cb) for name, cb in self.callbacks_ if _defines(cb, hook)]
                 for hook in _BATCH_HOOKS
             }
             self._listening["rows"] = batch_rows(self.callbacks_)
@@ -269,10 +270,9 @@ class Net(NeuralNet):
         # Per-batch hooks reach only the callbacks that define them: skorch's
         # defaults leave them as no-ops, and calling those costs about as much
         # as slicing the batch.
+        listening = self._listeners()[method_name] if method_name in _BATCH_HOOKS else None
         stop = False
-        for name, cb in self.callbacks_:
-            if method_name in _BATCH_HOOKS and not _defines(cb, method_name):
-                continue
+        for name, cb in self.callbacks_ if listening is None else listening:
             try:
                 getattr(cb, method_name)(self, **cb_kwargs)
             except KeyboardInterrupt:
