@@ -84,6 +84,32 @@ def standardised(X):
     return Standardize.from_data(X).transform(X)
 
 
+def hand_epoch(model, optimizer, X_t, y_t, batch_size, generator, teacher=None, whole=False):
+    """One epoch of the hand-written loop: shuffled rows gathered by ``index_select``.
+
+    ``teacher``: log-probabilities, for the distillation loss (sktkd's at
+    ``TEMPERATURE`` and ``ALPHA``); ``whole``: whole batches only (a last,
+    smaller one would make a compiled model compile again).
+    """
+    order = torch.randperm(len(X_t), generator=generator).to(X_t.device)
+    stop = len(X_t) - batch_size + 1 if whole else len(X_t)
+    for start in range(0, stop, batch_size):
+        idx = order[start : start + batch_size]
+        s = model(X_t.index_select(0, idx))
+        loss = F.cross_entropy(s, y_t.index_select(0, idx))
+        if teacher is not None:
+            soft = F.kl_div(
+                F.log_softmax(s / TEMPERATURE, 1),
+                F.log_softmax(teacher.index_select(0, idx) / TEMPERATURE, 1),
+                reduction="batchmean",
+                log_target=True,
+            )
+            loss = ALPHA * TEMPERATURE**2 * soft + (1 - ALPHA) * loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def plain_loop(X, y, proba, batch_size, epochs, hidden=(100,), distill=False, device="cpu"):
     """The reference: a hand-written loop with the same loss and optimizer."""
     torch.manual_seed(0)
@@ -91,26 +117,11 @@ def plain_loop(X, y, proba, batch_size, epochs, hidden=(100,), distill=False, de
     optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
     X_t = torch.tensor(standardised(X), device=device)
     y_t = torch.tensor(y, device=device)
-    t_t = torch.tensor(np.log(proba), dtype=torch.float32, device=device)
+    t_t = torch.tensor(np.log(proba), dtype=torch.float32, device=device) if distill else None
     generator = torch.Generator().manual_seed(0)
     net.train()
     for _ in range(epochs):
-        order = torch.randperm(len(X_t), generator=generator).to(device)
-        for start in range(0, len(X_t), batch_size):
-            idx = order[start : start + batch_size]
-            s = net(X_t.index_select(0, idx))
-            loss = F.cross_entropy(s, y_t.index_select(0, idx))
-            if distill:
-                soft = F.kl_div(
-                    F.log_softmax(s / TEMPERATURE, 1),
-                    F.log_softmax(t_t.index_select(0, idx) / TEMPERATURE, 1),
-                    reduction="batchmean",
-                    log_target=True,
-                )
-                loss = ALPHA * TEMPERATURE**2 * soft + (1 - ALPHA) * loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        hand_epoch(net, optimizer, X_t, y_t, batch_size, generator, t_t)
     if device != "cpu":
         torch.cuda.synchronize()
     return net
@@ -135,13 +146,7 @@ def plain_lp_ft(X, y, proba, batch_size, epochs, source):
             p.requires_grad_(id(p) in trains)
         optimizer = torch.optim.Adam(params, lr=lr, fused=True)
         for _ in range(phase_epochs):
-            order = torch.randperm(len(X_t), generator=generator)
-            for start in range(0, len(X_t), batch_size):
-                idx = order[start : start + batch_size]
-                loss = F.cross_entropy(net(X_t.index_select(0, idx)), y_t.index_select(0, idx))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+            hand_epoch(net, optimizer, X_t, y_t, batch_size, generator)
     return net
 
 
@@ -392,13 +397,7 @@ def compile_table(X, y, epochs=5, batch_size=64):
         generator, times = torch.Generator().manual_seed(0), []
         for _ in range(epochs):
             start = time.perf_counter()
-            order = torch.randperm(len(X_t), generator=generator)
-            for first in range(0, len(X_t) - batch_size + 1, batch_size):
-                idx = order[first : first + batch_size]
-                loss = F.cross_entropy(model(X_t.index_select(0, idx)), y_t.index_select(0, idx))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+            hand_epoch(model, optimizer, X_t, y_t, batch_size, generator, whole=True)
             times.append(time.perf_counter() - start)
         print(f"| {name} | " + " | ".join(f"{t:.3f}" for t in times) + " |", flush=True)
 
