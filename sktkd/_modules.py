@@ -1,5 +1,6 @@
 """Networks the estimators build: input standardisation and the default MLP."""
 
+import contextlib
 from collections import OrderedDict
 
 import numpy as np
@@ -128,6 +129,14 @@ class Standardize(nn.Module):
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
 
+    # Columns near the float64 limit, where x - mean itself may overflow: found
+    # at the first transform, not at every (one-row) one; None: not yet.
+    _wide = None
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self._wide = None  # new statistics
+
     @classmethod
     def from_data(cls, X, sample_weight=None):
         """Scaling with the (weighted) column statistics of ``X``."""
@@ -145,12 +154,16 @@ class Standardize(nn.Module):
         """
         mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
         bound = self._bound
-        # Columns near the float64 limit, where x - mean itself may overflow:
-        # divided first (rare; less exact for large offsets, hence not the rule).
-        wide = np.flatnonzero(np.maximum(np.abs(mean), scale) > _SAFE_MAX) if mean.ndim else []
+        if self._wide is None:
+            big = np.maximum(np.abs(mean), scale) > _SAFE_MAX
+            self._wide = np.flatnonzero(big) if mean.ndim else np.array([], dtype=int)
+        # Wide columns are divided first (rare; less exact for large offsets,
+        # hence not the rule).
+        wide = self._wide
         Z = np.empty(X.shape, dtype=np.float32)
         for rows in _chunks(len(X)) if len(X) > _CHUNK_ROWS else [slice(None)]:
-            with np.errstate(over="ignore", invalid="ignore"):
+            quiet = np.errstate(over="ignore", invalid="ignore")
+            with quiet if len(wide) else contextlib.nullcontext():
                 z = np.subtract(X[rows], mean, dtype=np.float64)
             z /= scale
             if len(wide):

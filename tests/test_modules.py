@@ -100,3 +100,14 @@ def test_rows_near_the_float64_limit_standardise_without_overflow():
         z = standardize.transform(x[:, None])
     assert z[0, 0] == pytest.approx(9.95, rel=1e-3)
     assert np.isfinite(z).all()
+
+
+def test_new_statistics_loaded_into_a_standardisation_are_the_ones_used():
+    standardize = Standardize(np.zeros(1), np.ones(1))
+    standardize.transform(np.ones((1, 1)))  # the wide columns of the old statistics
+    huge = Standardize.from_data(np.array([[-1.7e308]] * 99 + [[1.7e308]]))
+    standardize.load_state_dict(huge.state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = standardize.transform(np.array([[1.7e308]]))
+    assert z[0, 0] == pytest.approx(9.95, rel=1e-3)
