@@ -129,13 +129,27 @@ class Standardize(nn.Module):
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
 
-    # Columns near the float64 limit, where x - mean itself may overflow: found
-    # at the first transform, not at every (one-row) one; None: not yet.
-    _wide = None
+    # What transform works with: the statistics as numpy arrays and the columns
+    # near the float64 limit, where x - mean itself may overflow. Found at the
+    # first transform, not at every (one-row) one; None: not yet, or the
+    # buffers have changed since (loaded, moved, cast).
+    _numpy = None
 
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs)
-        self._wide = None  # new statistics
+        self._numpy = None
+
+    def _apply(self, *args, **kwargs):
+        self._numpy = None
+        return super()._apply(*args, **kwargs)
+
+    def _statistics(self):
+        if self._numpy is None:
+            mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
+            big = np.maximum(np.abs(mean), scale) > _SAFE_MAX
+            wide = np.flatnonzero(big) if mean.ndim else np.array([], dtype=int)
+            self._numpy = mean, scale, wide
+        return self._numpy
 
     @classmethod
     def from_data(cls, X, sample_weight=None):
@@ -152,14 +166,10 @@ class Standardize(nn.Module):
         Three passes over a chunk: the float64 difference, its division in
         place, and the clipped result written as float32.
         """
-        mean, scale = self.mean.cpu().numpy(), self.scale.cpu().numpy()
-        bound = self._bound
-        if self._wide is None:
-            big = np.maximum(np.abs(mean), scale) > _SAFE_MAX
-            self._wide = np.flatnonzero(big) if mean.ndim else np.array([], dtype=int)
         # Wide columns are divided first (rare; less exact for large offsets,
         # hence not the rule).
-        wide = self._wide
+        mean, scale, wide = self._statistics()
+        bound = self._bound
         Z = np.empty(X.shape, dtype=np.float32)
         for rows in _chunks(len(X)) if len(X) > _CHUNK_ROWS else [slice(None)]:
             quiet = np.errstate(over="ignore", invalid="ignore")
