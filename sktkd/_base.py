@@ -25,12 +25,14 @@ from torch import nn
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
+from ._persist import from_plain, to_plain
 from ._predict import _INPUT_DTYPES, _PREDICT_BATCH_SIZE, Prediction, untensor
 from ._threads import torch_threads
 from ._training import (
     check_callbacks,
     class_weights,
     copy_callbacks,
+    drop_training_data,
     fitted_curves,
     stopping,
     validation_rows,
@@ -225,6 +227,14 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         super().set_params(**params)
         vars(self).update(routed)
         return self
+
+    # --- persistence: pickle and skops ---------------------------------------
+
+    def __getstate__(self):
+        return to_plain(super().__getstate__())  # tensors as arrays (sktkd._persist)
+
+    def __setstate__(self, state):
+        super().__setstate__(from_plain(state))
 
     # --- fit helpers ----------------------------------------------------------
 
@@ -577,9 +587,11 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
     def _set_fitted_curves(self, net, incremental=False):
         """``n_iter_``, ``loss_curve_`` and the scores, as ``MLPClassifier`` names them.
 
-        ``partial_fit`` keeps the best validation score of the fit before.
+        ``partial_fit`` keeps the best validation score of the fit before. The
+        net then forgets its validation rows (see ``drop_training_data``).
         """
         curves = fitted_curves(net, self.early_stopping and not incremental)
+        drop_training_data(net)
         if incremental:
             curves["best_validation_score_"] = getattr(self, "best_validation_score_", None)
         vars(self).update(curves)

@@ -15,8 +15,10 @@ from skorch.callbacks import (
     PassthroughScoring,
     PrintLog,
 )
+from skorch.utils import get_map_location
 
 from ._batches import SliceLoader, TensorDataset
+from ._persist import from_plain, to_plain
 from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
 from ._training import StoppingRule
 
@@ -125,6 +127,22 @@ class Net(NeuralNet):
         kwargs.setdefault("train_split", None)
         kwargs.setdefault("predict_nonlinearity", None)
         super().__init__(*args, **kwargs)
+
+    # skorch pickles the network, criterion and optimizer into bytes, which
+    # skops cannot audit; sktkd stores them as arrays and types (sktkd._persist).
+    def __getstate__(self):
+        state = dict(vars(self))
+        for cache in ("_listening", "_parameter_count", "_counted"):  # found again when needed
+            state.pop(cache, None)
+        return to_plain(state)
+
+    def __setstate__(self, state):
+        if "__cuda_dependent_attributes__" in state:  # pickled the skorch way (sktkd 0.1.0)
+            return super().__setstate__(state)
+        map_location = get_map_location(state["device"])
+        state = from_plain(state, map_location)
+        state["device"] = self._check_device(state["device"], map_location)
+        vars(self).update(state)
 
     def fit_loop(self, X, y=None, **fit_params):
         threads = threads_for(

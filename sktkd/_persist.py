@@ -1,0 +1,202 @@
+"""Pickled states without torch objects: what pickle and skops both can store.
+
+skops (``skops.io``) rebuilds an object from plain data (containers, numpy
+arrays, trusted types) and never unpickles bytes; a torch tensor is none of
+these, and skorch pickles its network into bytes. :func:`to_plain` turns the
+torch objects of a ``__getstate__`` dict into plain records, :func:`from_plain`
+turns them back. Pickle stores the same records, so both formats load one way.
+
+- A tensor becomes a numpy array (a byte array for dtypes numpy lacks), with its
+  dtype, device and whether it is a parameter that requires a gradient.
+- A module becomes its type and its ``__getstate__`` dict, encoded in turn;
+  rebuilding calls its ``__setstate__``, as unpickling does.
+- An optimizer becomes its type, defaults, parameter groups and state.
+- A random generator becomes its device and state.
+- A skorch callback or a learning-rate schedule, whose attributes may hold
+  these (best weights, the optimizer), becomes its type and attributes.
+
+Each object is recorded once, so tied weights stay tied and an optimizer
+keeps pointing at the network's parameters. Tensors of other layouts
+(sparse, quantized) and tensor subclasses stay as they are: pickle stores them,
+skops refuses them.
+"""
+
+import warnings
+from collections import OrderedDict, defaultdict
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+
+_OBJECT = "sktkd.object"  # {_OBJECT: i}: the i-th record of _RECORDS
+_RECORDS = "sktkd.records"
+_TORCH = (torch.Tensor, nn.Module, torch.optim.Optimizer, torch.Generator)
+_HOLDERS = (Callback, LRScheduler)  # plain objects that may hold torch objects
+
+
+def _attributes(holder):
+    state = holder.__getstate__() if hasattr(holder, "__getstate__") else vars(holder)
+    return {} if state is None else state  # Python 3.11+ gives None for no attributes
+
+
+def _plain_tensor(tensor):
+    return (
+        type(tensor) in (torch.Tensor, nn.Parameter)
+        and tensor.layout == torch.strided
+        and not tensor.is_quantized
+        and tensor.device.type != "meta"
+    )
+
+
+class _Encoder:
+    def __init__(self):
+        self.records, self.memo = [], {}
+
+    def __call__(self, value):
+        if isinstance(value, _TORCH + _HOLDERS):
+            if isinstance(value, torch.Tensor) and not _plain_tensor(value):
+                return value
+            if isinstance(value, _HOLDERS) and type(_attributes(value)) is not dict:
+                return value
+            if id(value) not in self.memo:
+                self.memo[id(value)] = len(self.records)
+                self.records.append(None)  # reserved: a module may reach itself
+                self.records[self.memo[id(value)]] = self._record(value)
+            return {_OBJECT: self.memo[id(value)]}
+        if type(value) in (dict, OrderedDict):
+            return type(value)((k, self(v)) for k, v in value.items())
+        if type(value) in (list, tuple):
+            return type(value)(self(v) for v in value)
+        return value
+
+    def _record(self, value):
+        if isinstance(value, torch.Tensor):
+            data = value.detach().cpu()
+            try:
+                array = data.numpy()
+            except TypeError:  # bfloat16 and others numpy lacks: their bytes
+                array = data.contiguous().reshape(-1).view(torch.uint8).numpy()
+            return {
+                "kind": "tensor",
+                "data": array,
+                "dtype": str(value.dtype).removeprefix("torch."),
+                "shape": list(value.shape),
+                "device": str(value.device),
+                "parameter": isinstance(value, nn.Parameter),
+                "requires_grad": value.requires_grad,
+            }
+        if isinstance(value, nn.Module):
+            return {"kind": "module", "type": type(value), "state": self(value.__getstate__())}
+        if isinstance(value, torch.optim.Optimizer):
+            return {
+                "kind": "optimizer",
+                "type": type(value),
+                "defaults": self(value.defaults),
+                "param_groups": self(value.param_groups),
+                "state": [[self(k), self(v)] for k, v in value.state.items()],
+            }
+        if isinstance(value, _HOLDERS):
+            return {"kind": "object", "type": type(value), "state": self(_attributes(value))}
+        return {
+            "kind": "generator",
+            "device": str(value.device),
+            "state": value.get_state().numpy(),
+        }
+
+
+def to_plain(state):
+    """``state`` (a ``__getstate__`` dict) with its torch objects as plain records."""
+    encode = _Encoder()
+    plain = {k: encode(v) for k, v in state.items()}
+    if encode.records:
+        plain[_RECORDS] = encode.records
+    return plain
+
+
+class _Decoder:
+    def __init__(self, records, map_location):
+        self.records, self.objects, self.map_location = records, {}, map_location
+
+    def __call__(self, value):
+        if type(value) is dict and len(value) == 1 and _OBJECT in value:
+            return self.build(value[_OBJECT])
+        if type(value) in (dict, OrderedDict):
+            return type(value)((k, self(v)) for k, v in value.items())
+        if type(value) in (list, tuple):
+            return type(value)(self(v) for v in value)
+        return value
+
+    def device(self, name):
+        device = torch.device(name)
+        if self.map_location is not None and device.type != "cpu":
+            return torch.device(self.map_location)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"A tensor saved on {name} is loaded on the CPU: no CUDA device is available.",
+                stacklevel=4,
+            )
+            return torch.device("cpu")
+        return device
+
+    def build(self, index):
+        if index in self.objects:
+            return self.objects[index]
+        record = self.records[index]
+        kind = record["kind"]
+        if kind == "tensor":
+            array = record["data"]
+            array = array if array.flags.writeable else array.copy()
+            dtype = getattr(torch, record["dtype"])
+            tensor = torch.from_numpy(array)
+            if tensor.dtype != dtype:  # stored as bytes
+                tensor = tensor.view(dtype).reshape(record["shape"])
+            tensor = tensor.to(self.device(record["device"]))
+            if record["parameter"]:
+                tensor = nn.Parameter(tensor, requires_grad=record["requires_grad"])
+            else:
+                tensor.requires_grad_(record["requires_grad"])
+            self.objects[index] = tensor
+        elif kind == "module":
+            module = record["type"].__new__(record["type"])
+            self.objects[index] = module  # before its state: a module may reach itself
+            module.__setstate__(self(record["state"]))
+        elif kind == "optimizer":
+            optimizer = record["type"].__new__(record["type"])
+            self.objects[index] = optimizer
+            state = {self(k): self(v) for k, v in record["state"]}
+            optimizer.__setstate__(
+                {
+                    "defaults": self(record["defaults"]),
+                    "param_groups": self(record["param_groups"]),
+                    "state": defaultdict(dict, state),
+                }
+            )
+        elif kind == "object":
+            holder = record["type"].__new__(record["type"])
+            self.objects[index] = holder
+            state = self(record["state"])
+            if hasattr(holder, "__setstate__"):
+                holder.__setstate__(state)
+            else:
+                vars(holder).update(state)
+        else:
+            generator = torch.Generator(self.device(record["device"]))
+            generator.set_state(torch.from_numpy(np.array(record["state"], dtype=np.uint8)))
+            self.objects[index] = generator
+        return self.objects[index]
+
+
+def from_plain(plain, map_location=None):
+    """The ``__getstate__`` dict that :func:`to_plain` encoded, torch objects rebuilt.
+
+    Tensors go back to their device, or to ``map_location`` when given for
+    tensors saved off the CPU; to the CPU, with a warning, when CUDA is gone.
+    A state without records (an older pickle) is returned as it is.
+    """
+    if _RECORDS not in plain:
+        return plain
+    plain = dict(plain)
+    decode = _Decoder(plain.pop(_RECORDS), map_location)
+    return {k: decode(v) for k, v in plain.items()}

@@ -1,0 +1,167 @@
+"""Pickle and skops: fitted estimators stored as arrays and types, loaded as they were."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.naive_bayes import GaussianNB
+from skorch import NeuralNet
+from skorch.callbacks import EpochScoring, LRScheduler
+from torch import nn
+
+from sktkd import DistilledClassifier, TransferClassifier
+from sktkd._net import Net
+from sktkd._persist import from_plain, to_plain
+
+from .conftest import FAST
+
+ESTIMATORS = {
+    "distilled": lambda **kw: DistilledClassifier(GaussianNB(), random_state=0, **FAST, **kw),
+    "transfer": lambda **kw: TransferClassifier(random_state=0, **FAST, **kw),
+}
+
+# What a user trusts to load a default estimator with skops: sktkd's own
+# classes, skorch's (net, callbacks, history), torch's layers and optimizers,
+# and the two callables skorch's net and callbacks hold.
+TRUSTED_PREFIXES = ("sktkd.", "skorch.", "torch.nn.modules.", "torch.optim.")
+TRUSTED_CALLABLES = {"builtins.print", "functools.partial"}
+
+
+def skops_round_trip(model):
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=data)
+    return sio.loads(data, trusted=untrusted), untrusted
+
+
+def same_parameters(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS.values(), ids=ESTIMATORS)
+def test_skops_round_trips_both_estimators(make, data):
+    """The issue: skops failed with 'Cannot directly construct TensorBase'."""
+    X, y = data
+    model = make().fit(X, y)
+    loaded, untrusted = skops_round_trip(model)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert same_parameters(loaded.module_, model.module_)
+    assert loaded.history_ == model.history_
+    odd = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    assert set(odd) <= TRUSTED_CALLABLES, odd
+
+
+@pytest.mark.parametrize("store", ["pickle", "skops"])
+@pytest.mark.parametrize("make", ESTIMATORS.values(), ids=ESTIMATORS)
+def test_a_loaded_estimator_trains_on_as_the_original(make, store, data):
+    """The optimizer's state is stored too: partial_fit goes on where it stopped."""
+    X, y = data
+    model = make().fit(X, y)
+    if store == "pickle":
+        loaded = pickle.loads(pickle.dumps(model))
+    else:
+        loaded = skops_round_trip(model)[0]
+    model.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+    # The optimizer trains the network's own parameters, not copies of them.
+    trained = {id(p) for group in loaded.net_.optimizer_.param_groups for p in group["params"]}
+    assert trained <= {id(p) for p in loaded.net_.module_.parameters()}
+
+
+def test_user_callbacks_holding_torch_objects_round_trip(data):
+    """Sibling: a schedule holds the optimizer, early stopping held the best weights."""
+    X, y = data
+    callbacks = [LRScheduler("StepLR", step_size=2), EpochScoring("accuracy", on_train=True)]
+    model = TransferClassifier(
+        random_state=0, early_stopping=True, callbacks=callbacks, **FAST
+    ).fit(X, y)
+    loaded, _ = skops_round_trip(model)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    schedule = dict(loaded.net_.callbacks_)["LRScheduler"].lr_scheduler_
+    assert schedule.optimizer is loaded.net_.optimizer_
+    loaded.set_params(warm_start=True).fit(X, y)
+
+
+def test_torch_teachers_and_sources_round_trip(data):
+    X, y = data
+    teacher = nn.Sequential(nn.Linear(6, 3))
+    student = DistilledClassifier(teacher, random_state=0, **FAST).fit(X, y)
+    loaded, _ = skops_round_trip(student)
+    np.testing.assert_array_equal(loaded.predict_proba(X), student.predict_proba(X))
+    assert same_parameters(loaded.teacher, teacher)
+    transfer = TransferClassifier(teacher, random_state=0, **FAST).fit(X, y)
+    loaded, _ = skops_round_trip(transfer)
+    np.testing.assert_array_equal(loaded.predict_proba(X), transfer.predict_proba(X))
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_pickle_holds_one_network_and_no_rows(early_stopping, data):
+    """Neither the validation rows nor a second copy of the weights travel with the model."""
+    X, y = data
+    hidden = {"hidden_layer_sizes": (256, 256)}  # weights of 266 kB dominate the pickle
+    model = TransferClassifier(
+        random_state=0, early_stopping=early_stopping, max_epochs=3, **hidden
+    ).fit(X, y)
+    weights = sum(p.numel() * 4 for p in model.net_.module_.parameters())
+    # the weights, and Adam's two moments for partial_fit to go on with
+    assert len(pickle.dumps(model)) < 3.2 * weights
+    assert model.net_.train_split is None
+
+
+def test_unfitted_estimators_round_trip():
+    model = DistilledClassifier(GaussianNB(), max_epochs=3)
+    for loaded in (pickle.loads(pickle.dumps(model)), skops_round_trip(model)[0]):
+        assert loaded.get_params()["max_epochs"] == 3
+        assert not hasattr(loaded, "net_")
+
+
+def test_nets_pickled_the_skorch_way_still_load(data):
+    """Pickles made before sktkd stored arrays hold skorch's bytes: they load as before."""
+    X, y = data
+    model = TransferClassifier(random_state=0, **FAST).fit(X, y)
+    net = Net.__new__(Net)
+    net.__setstate__(NeuralNet.__getstate__(model.net_))
+    assert same_parameters(net.module_, model.net_.module_)
+
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode = nn.Linear(4, 4)
+        self.decode = nn.Linear(4, 4)
+        self.decode.weight = self.encode.weight  # tied weights
+        self.again = self.encode  # a shared submodule
+        self.register_buffer("codes", torch.arange(3, dtype=torch.bfloat16))  # numpy lacks it
+
+
+def test_records_keep_tied_weights_shared_modules_and_dtypes():
+    sio = pytest.importorskip("skops.io")
+    module = Tied()
+    module.encode.bias.requires_grad_(False)
+    state = {"module": module, "generator": torch.Generator().manual_seed(3)}
+    data = sio.dumps(to_plain(state))
+    stored = [pickle.dumps(to_plain(state)), data]
+    for plain in (
+        pickle.loads(stored[0]),
+        sio.loads(data, trusted=sio.get_untrusted_types(data=data)),
+    ):
+        loaded = from_plain(plain)
+        twin = loaded["module"]
+        assert twin.decode.weight is twin.encode.weight
+        assert twin.again is twin.encode
+        assert twin.codes.dtype == torch.bfloat16 and torch.equal(twin.codes, module.codes)
+        assert not twin.encode.bias.requires_grad and twin.encode.weight.requires_grad
+        expected = torch.rand(2, generator=torch.Generator().manual_seed(3))
+        assert torch.equal(torch.rand(2, generator=loaded["generator"]), expected)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks loading without CUDA")
+def test_tensors_saved_on_cuda_load_on_the_cpu_with_a_warning():
+    plain = to_plain({"w": torch.ones(2)})
+    plain["sktkd.records"][0]["device"] = "cuda:0"  # as saved on a GPU machine
+    with pytest.warns(UserWarning, match="no CUDA device"):
+        loaded = from_plain(plain)
+    assert loaded["w"].device.type == "cpu"
