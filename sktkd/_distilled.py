@@ -54,7 +54,12 @@ class DistilledClassifier(NeuralClassifierBase):
         - An object with ``predict_proba`` or ``decision_function`` and
           ``classes_`` but no ``fit`` is used as it is.
         - A ``torch.nn.Module`` is used as it is (eval mode, no gradient); its
-          outputs are the logits of the sorted classes of ``y``.
+          outputs are the logits (or log-probabilities) of the sorted classes
+          of ``y``: a tensor, or a dict or object holding ``logits``. A final
+          softmax is a ``ValueError``.
+        - A skorch net is a classifier like the others, given ``X`` in float32;
+          a plain ``NeuralNet`` (no ``classes_``) teaches with its network,
+          as a ``torch.nn.Module``.
         - A list of the above: their probabilities are averaged (weighted by
           ``teacher_weights``), each teacher's classes matched by label.
         - ``None``: soft labels are passed to ``fit`` as ``teacher_proba``.

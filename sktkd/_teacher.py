@@ -6,9 +6,11 @@ import numpy as np
 import torch
 from scipy.special import log_softmax
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils.validation import check_array, has_fit_parameter
+from skorch import NeuralNet
 
 # Rows of probabilities may sum to 1 within this tolerance (float32 models).
 _SUM_TOLERANCE = 1e-3
@@ -38,6 +40,20 @@ def check_teacher(teacher):
             )
 
 
+def _skorch_net(teacher):
+    """The skorch net ``teacher`` is (perhaps frozen), or ``None``."""
+    net = teacher.estimator if isinstance(teacher, FrozenEstimator) else teacher
+    return net if isinstance(net, NeuralNet) else None
+
+
+def _teacher_input(teacher, X):
+    """``X`` as ``teacher`` takes it: a skorch net, like a torch module, computes in float32."""
+    if _skorch_net(teacher) is None:
+        return X
+    array = np.asarray(X)
+    return array.astype(np.float32) if array.dtype == np.float64 else X
+
+
 def fit_teacher(teacher, X, y, sample_weight=None):
     """Return the fitted teacher(s) that give the soft labels.
 
@@ -58,7 +74,7 @@ def fit_teacher(teacher, X, y, sample_weight=None):
                 "FrozenEstimator(fitted_teacher)."
             )
         fit_params["sample_weight"] = sample_weight
-    return clone(teacher).fit(X, y, **fit_params)
+    return clone(teacher).fit(_teacher_input(teacher, X), y, **fit_params)
 
 
 def _describe(teacher):
@@ -95,35 +111,59 @@ def _scores(teacher, X, X_array):
     ``X`` goes to scikit-learn teachers as given; ``X_array``, its validated
     array, to a torch module in the dtype of the module's parameters.
     """
+    net = _skorch_net(teacher)
+    if net is not None and not hasattr(net, "classes_"):  # a plain NeuralNet: its network
+        if not getattr(net, "initialized_", False):
+            raise NotFittedError(f"The teacher skorch net {_describe(net)} is not fitted.")
+        teacher = net.module_
     if isinstance(teacher, torch.nn.Module):
-        # A network's outputs are logits over the student's classes, in order.
-        weight = next(teacher.parameters(), torch.empty(0))  # inputs take its device and dtype
-        modes = [m.training for m in teacher.modules()]
-        teacher.eval()
-        try:
-            with torch.no_grad():
-                logits = teacher(torch.tensor(X_array, dtype=weight.dtype, device=weight.device))
-            if not isinstance(logits, torch.Tensor):
-                raise ValueError(
-                    f"The teacher network {_describe(teacher)} returned a "
-                    f"{type(logits).__name__}; it must return a tensor of logits."
-                )
-            logits = logits.cpu().numpy()
-        except RuntimeError as exc:
-            raise ValueError(
-                f"The teacher network failed on input of shape {X_array.shape}: {exc}"
-            ) from exc
-        finally:
-            for m, mode in zip(teacher.modules(), modes, strict=True):
-                m.training = mode
-        return check_output(logits, "forward", teacher, len(X_array)), None
+        return _network_logits(teacher, X_array), None
     if not hasattr(teacher, "classes_"):
         raise TypeError(f"The teacher {teacher!r} has no classes_; is it fitted?")
     classes = np.asarray(teacher.classes_)
     method = _output_method(teacher, len(classes))
-    output = getattr(teacher, method)(X)
+    output = getattr(teacher, method)(_teacher_input(teacher, X))
     output = check_output(output, method, teacher, len(X_array), len(classes))
     return _as_logits(output, method), classes
+
+
+def _network_logits(network, X_array):
+    """The logits of a teacher network, checked; its modes are left as they were.
+
+    A network returning a dict (or an object) holding ``logits``, as Hugging
+    Face models do, gives those.
+    """
+    weight = next(network.parameters(), torch.empty(0))  # inputs take its device and dtype
+    modes = [m.training for m in network.modules()]
+    network.eval()
+    try:
+        with torch.no_grad():
+            out = network(torch.tensor(X_array, dtype=weight.dtype, device=weight.device))
+        out = out.get("logits", out) if isinstance(out, dict) else getattr(out, "logits", out)
+        if not isinstance(out, torch.Tensor):
+            raise ValueError(
+                f"The teacher network {_describe(network)} returned a {type(out).__name__}; "
+                "it must return a tensor of logits (or a dict holding 'logits')."
+            )
+        logits = out.float().cpu().numpy()
+    except RuntimeError as exc:
+        raise ValueError(
+            f"The teacher network failed on input of shape {X_array.shape}: {exc}"
+        ) from exc
+    finally:
+        for m, mode in zip(network.modules(), modes, strict=True):
+            m.training = mode
+    logits = check_output(logits, "forward", network, len(X_array))
+    # A final softmax would make probabilities pass for logits: soft labels far
+    # flatter than the teacher's. (A final log-softmax is fine: log-probabilities
+    # are logits up to a constant per row.)
+    if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1, atol=1e-4):
+        raise ValueError(
+            f"The teacher network {_describe(network)} returns probabilities (a final "
+            "softmax); it must return logits or log-probabilities. Remove the final "
+            "softmax, or pass its probabilities as fit(X, y, teacher_proba=P)."
+        )
+    return logits
 
 
 def _output_method(teacher, n_classes):
@@ -281,7 +321,7 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None, clas
             )
         method = _output_method(one, n_classes)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
-        out = cross_val_predict(one, X, y, cv=cv, method=method, params=params)
+        out = cross_val_predict(one, _teacher_input(one, X), y, cv=cv, method=method, params=params)
         out = check_output(out, method, one, len(y), n_classes)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     logits = _combine(log_probas, weights)

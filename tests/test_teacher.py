@@ -4,6 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_predict
@@ -296,3 +297,89 @@ def test_infinite_binary_scores_are_certain_decisions():
     teacher = OutputTeacher([0, 1], [np.inf, -np.inf, 0.0], method="decision_function")
     logits = teacher_logits(teacher, X3, X3, np.array([0, 1]))
     np.testing.assert_allclose(softmax(logits.astype(float)), [[0, 1], [1, 0], [0.5, 0.5]])
+
+
+def small_net():
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+
+
+@pytest.fixture(scope="module")
+def task():
+    X, y = make_classification(120, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
+    return X, y  # float64, as users have them
+
+
+def test_skorch_nets_as_teachers_get_float32(task):
+    """Issue: a skorch net teacher got float64 X and failed with a raw dtype RuntimeError."""
+    skorch = pytest.importorskip("skorch")
+    X, y = task
+    net = skorch.NeuralNetClassifier(
+        small_net, criterion=torch.nn.CrossEntropyLoss, max_epochs=2, verbose=0, train_split=None
+    )
+    fitted = fit_teacher(net, X, y)  # cloned and fitted on float32 rows
+    for teacher in (fitted, FrozenEstimator(fitted)):
+        logits = teacher_logits(teacher, X, X, np.arange(3))
+        np.testing.assert_allclose(
+            softmax(logits), fitted.predict_proba(X.astype(np.float32)), rtol=1e-4
+        )
+    oof = out_of_fold_logits(net, X, y, cv=3)  # each fold refits it on float32 rows
+    assert oof.shape == (len(y), 3)
+
+
+def test_a_plain_skorch_net_teaches_with_its_network(task):
+    """Issue: a fitted NeuralNet (no classes_) was refused as not fitted."""
+    skorch = pytest.importorskip("skorch")
+    X, y = task
+    plain = skorch.NeuralNet(
+        small_net, criterion=torch.nn.CrossEntropyLoss, max_epochs=2, verbose=0, train_split=None
+    ).fit(X.astype(np.float32), y)
+    logits = teacher_logits(FrozenEstimator(plain), X, X, np.arange(3))
+    with torch.no_grad():
+        expected = plain.module_(torch.tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(softmax(logits), softmax(expected), rtol=1e-5)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        teacher_logits(
+            FrozenEstimator(skorch.NeuralNet(small_net, criterion=torch.nn.NLLLoss)),
+            X,
+            X,
+            np.arange(3),
+        )
+
+
+class DictNet(torch.nn.Module):
+    """Hugging Face style: the logits in a dict, or as an attribute of an output object."""
+
+    def __init__(self, as_object=False):
+        super().__init__()
+        self.body, self.as_object = small_net(), as_object
+
+    def forward(self, X):
+        logits = self.body(X)
+        if self.as_object:
+            return type("Output", (), {"logits": logits, "hidden": X})()
+        return {"logits": logits, "hidden": X}
+
+
+@pytest.mark.parametrize("as_object", [False, True])
+def test_teacher_networks_returning_their_logits_in_a_dict_or_object(as_object, task):
+    """Issue: 'dict' object has no attribute 'cpu'; sibling: an output object."""
+    X, _ = task
+    net = DictNet(as_object)
+    logits = teacher_logits(net, X, X, np.arange(3))
+    with torch.no_grad():
+        expected = net.body(torch.tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(softmax(logits), softmax(expected), rtol=1e-5)
+
+
+def test_a_teacher_network_ending_in_softmax_is_refused_and_log_softmax_is_fine(task):
+    """Probabilities taken for logits would give far flatter soft labels, silently."""
+    X, _ = task
+    body = small_net()
+    with pytest.raises(ValueError, match="returns probabilities"):
+        teacher_logits(torch.nn.Sequential(body, torch.nn.Softmax(1)), X, X, np.arange(3))
+    log_softmax_net = torch.nn.Sequential(body, torch.nn.LogSoftmax(1))
+    np.testing.assert_allclose(
+        softmax(teacher_logits(log_softmax_net, X, X, np.arange(3))),
+        softmax(teacher_logits(body, X, X, np.arange(3))),
+        rtol=1e-5,
+    )
