@@ -11,7 +11,8 @@ from scipy.special import softmax
 from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_memory
 
 from ._base import (
     NeuralClassifierBase,
@@ -103,6 +104,20 @@ class DistilledClassifier(NeuralClassifierBase):
         parameter and stays: ``set_params(teacher=None)`` before saving).
         :mod:`sktkd.metrics` then needs the teacher passed in, and
         ``partial_fit`` a teacher that is already fitted.
+    teacher_memory : str, joblib.Memory or None, default=None
+        Cache of the fitted teacher and its soft labels, as
+        ``Pipeline(memory=...)`` caches transformers: a directory or a
+        ``joblib.Memory``. A fit whose teacher (its parameters), rows, labels
+        and weights were seen before loads them instead of fitting and asking
+        the teacher again: a grid search over the student's parameters fits
+        the teacher once per fold, not once per candidate, also across
+        processes sharing the directory. ``FrozenEstimator`` and other
+        teachers that are not fitted here are only asked through the cache.
+        ``None``: no cache.
+    n_jobs : int or None, default=None
+        Jobs fitting the ``teacher_cv`` folds in parallel, as
+        ``cross_val_predict``'s ``n_jobs`` (``None``: one, unless in a
+        ``joblib.parallel_config`` context; ``-1``: all processors).
     augment : {"munge"} or None, default=None
         ``"munge"`` adds ``augment_factor`` synthetic rows per training row,
         labelled by the teacher and trained on the soft term only (Buciluǎ et
@@ -290,6 +305,8 @@ class DistilledClassifier(NeuralClassifierBase):
     True
     """
 
+    keep_teacher, teacher_memory, n_jobs = True, None, None  # pickled before they existed
+
     _parameter_constraints: dict = {
         **NeuralClassifierBase._parameter_constraints,
         "teacher": "no_validation",  # checked by check_teacher, it has many forms
@@ -300,6 +317,8 @@ class DistilledClassifier(NeuralClassifierBase):
         "teacher_cv": [None, "cv_object"],
         "unlabeled_label": [None, Integral, Real, str],
         "keep_teacher": ["boolean"],
+        "teacher_memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": [None, Integral],
         "augment": [None, StrOptions({"munge"})],
         "augment_factor": [Interval(Integral, 1, None, closed="left")],
         "munge_swap_prob": [Interval(Real, 0, 1, closed="both")],
@@ -317,6 +336,8 @@ class DistilledClassifier(NeuralClassifierBase):
         teacher_cv=None,
         unlabeled_label=None,
         keep_teacher=True,
+        teacher_memory=None,
+        n_jobs=None,
         augment=None,
         augment_factor=5,
         munge_swap_prob=0.5,
@@ -348,6 +369,8 @@ class DistilledClassifier(NeuralClassifierBase):
         self.teacher_cv = teacher_cv
         self.unlabeled_label = unlabeled_label
         self.keep_teacher = keep_teacher
+        self.teacher_memory = teacher_memory
+        self.n_jobs = n_jobs
         self.augment = augment
         self.augment_factor = augment_factor
         self.munge_swap_prob = munge_swap_prob
@@ -614,8 +637,9 @@ class DistilledClassifier(NeuralClassifierBase):
         rows = np.flatnonzero(labelled)
         X_lab = X if labelled.all() else _safe_indexing(X, rows)
         weight_lab = None if sample_weight is None else sample_weight[rows]
+        memory = check_memory(self.teacher_memory)
         if not reuse_teacher:
-            self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab)
+            self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab, memory)
         logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
         if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
             rows = np.flatnonzero(labelled & kept)
@@ -627,12 +651,14 @@ class DistilledClassifier(NeuralClassifierBase):
                 None if sample_weight is None else sample_weight[rows],
                 self.teacher_weights,
                 self.classes_,
+                memory,
+                self.n_jobs,
             )
         asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
         if len(asked):
             X_asked = X if len(asked) == len(Xv) else _safe_indexing(X, asked)
             logits[asked] = teacher_logits(
-                self.teacher_, X_asked, Xv[asked], self.classes_, self.teacher_weights
+                self.teacher_, X_asked, Xv[asked], self.classes_, self.teacher_weights, memory
             )
         return logits[kept]
 
@@ -684,7 +710,14 @@ class DistilledClassifier(NeuralClassifierBase):
             import pandas as pd
 
             rows = pd.DataFrame(X_new, columns=self.feature_names_in_)
-        soft_new = teacher_logits(self.teacher_, rows, X_new, self.classes_, self.teacher_weights)
+        soft_new = teacher_logits(
+            self.teacher_,
+            rows,
+            X_new,
+            self.classes_,
+            self.teacher_weights,
+            check_memory(self.teacher_memory),
+        )
         codes_new = np.full(len(X_new), -1, dtype=codes.dtype)
         if sample_weight is not None:
             sample_weight = np.concatenate(

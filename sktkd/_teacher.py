@@ -54,15 +54,20 @@ def _teacher_input(teacher, X):
     return array.astype(np.float32) if array.dtype == np.float64 else X
 
 
-def fit_teacher(teacher, X, y, sample_weight=None):
+def _fit_clone(teacher, X, y, fit_params):
+    return clone(teacher).fit(X, y, **fit_params)
+
+
+def fit_teacher(teacher, X, y, sample_weight=None, memory=None):
     """Return the fitted teacher(s) that give the soft labels.
 
     An estimator is cloned and fitted on ``X, y`` (``FrozenEstimator`` clones
     to itself and its ``fit`` does nothing); anything else (a torch module, an
     object with ``predict_proba`` and ``classes_``) is used as it is.
+    ``memory`` (a ``joblib.Memory``) caches the fits.
     """
     if isinstance(teacher, (list, tuple)):
-        return [fit_teacher(one, X, y, sample_weight) for one in teacher]
+        return [fit_teacher(one, X, y, sample_weight, memory) for one in teacher]
     if not _is_estimator(teacher):
         return teacher
     fit_params = {}
@@ -74,7 +79,8 @@ def fit_teacher(teacher, X, y, sample_weight=None):
                 "FrozenEstimator(fitted_teacher)."
             )
         fit_params["sample_weight"] = sample_weight
-    return clone(teacher).fit(_teacher_input(teacher, X), y, **fit_params)
+    fit = _fit_clone if memory is None or not is_refittable(teacher) else memory.cache(_fit_clone)
+    return fit(teacher, _teacher_input(teacher, X), y, fit_params)
 
 
 def _describe(teacher):
@@ -288,12 +294,15 @@ def _combine(log_probas, weights):
         return np.log(mean_proba).astype(np.float32)
 
 
-def teacher_logits(teacher, X, X_array, classes, weights=None):
+def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None):
     """Teacher logits for every row of ``X``, columns in the order of ``classes``.
 
     Several teachers are averaged in probability space, with ``weights``. A
-    class of probability 0 has the logit ``-inf``.
+    class of probability 0 has the logit ``-inf``. ``memory`` (a
+    ``joblib.Memory``) caches them, keyed by the teachers and the rows.
     """
+    if memory is not None and memory.location is not None:
+        return memory.cache(teacher_logits)(teacher, X, X_array, classes, weights)
     teachers = teacher if isinstance(teacher, list) else [teacher]
     log_probas = [
         log_softmax(_align(*_scores(t, X, X_array), classes, t), axis=1) for t in teachers
@@ -301,11 +310,18 @@ def teacher_logits(teacher, X, X_array, classes, weights=None):
     return _combine(log_probas, weights)
 
 
-def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None, classes=None):
+def _out_of_fold(teacher, X, y, cv, method, params, n_jobs):
+    return cross_val_predict(teacher, X, y, cv=cv, method=method, params=params, n_jobs=n_jobs)
+
+
+def out_of_fold_logits(
+    teacher, X, y, cv, sample_weight=None, weights=None, classes=None, memory=None, n_jobs=None
+):
     """Logits of each row from a clone of the teacher that never saw it.
 
-    ``cross_val_predict`` refits a clone per fold of ``cv``; its columns are
-    the sorted classes of ``y``. They are matched to ``classes`` (the
+    ``cross_val_predict`` refits a clone per fold of ``cv`` (``n_jobs`` in
+    parallel; ``memory``, a ``joblib.Memory``, caches the result); its columns
+    are the sorted classes of ``y``. They are matched to ``classes`` (the
     student's) by label: a class without rows here (all of weight 0) gets
     probability 0, a logit of ``-inf``.
     """
@@ -321,7 +337,8 @@ def out_of_fold_logits(teacher, X, y, cv, sample_weight=None, weights=None, clas
             )
         method = _output_method(one, n_classes)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
-        out = cross_val_predict(one, _teacher_input(one, X), y, cv=cv, method=method, params=params)
+        predict = _out_of_fold if memory is None else memory.cache(_out_of_fold, ignore=["n_jobs"])
+        out = predict(one, _teacher_input(one, X), y, cv, method, params, n_jobs)
         out = check_output(out, method, one, len(y), n_classes)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     logits = _combine(log_probas, weights)

@@ -1,6 +1,7 @@
 import pickle
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -732,3 +733,61 @@ def test_a_frozen_teacher_serves_partial_fit_without_being_kept(data):
     for _ in range(2):
         model.partial_fit(X, y, classes=np.unique(y))
     assert model.teacher_ is None and model.n_iter_ == 2
+
+
+class CountingTeacher(LogisticRegression):
+    """A teacher that counts its fits (a class attribute: clones share it)."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+def test_teacher_memory_fits_the_teacher_once_per_fold(data, tmp_path):
+    """Issue: a 2 x 2 grid with cv=3 fitted the teacher 13 times where 4 would do."""
+    X, y = data
+    grid = {"temperature": [1.0, 3.0], "alpha": [0.3, 0.7]}
+    results = {}
+    for memory in (None, str(tmp_path)):
+        CountingTeacher.fits = 0
+        student = DistilledClassifier(
+            CountingTeacher(), teacher_memory=memory, random_state=0, **FAST
+        )
+        search = GridSearchCV(student, grid, cv=3).fit(X, y)
+        results[memory is not None] = CountingTeacher.fits, search.cv_results_["mean_test_score"]
+    assert results[False][0] == 13 and results[True][0] == 4  # 3 folds + the refit
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+
+
+def test_teacher_memory_refits_when_the_teacher_or_the_rows_change(data, tmp_path):
+    """Sibling: a cache never hands back a teacher fitted with other parameters or rows."""
+    X, y = data
+    memory = joblib.Memory(tmp_path, verbose=0)
+    student = DistilledClassifier(CountingTeacher(), teacher_memory=memory, **FAST)
+    CountingTeacher.fits = 0
+    student.fit(X, y)
+    student.set_params(temperature=2.0, random_state=1).fit(X, y)
+    assert CountingTeacher.fits == 1
+    student.set_params(teacher__C=0.1).fit(X, y)
+    assert CountingTeacher.fits == 2 and student.teacher_.C == 0.1
+    student.fit(X[:-1], y[:-1])
+    assert CountingTeacher.fits == 3
+
+
+def test_teacher_cv_folds_in_parallel_and_through_the_cache(data, tmp_path):
+    X, y = data
+
+    def student(**params):
+        return DistilledClassifier(
+            CountingTeacher(), teacher_cv=3, random_state=0, **FAST, **params
+        ).fit(X, y)
+
+    reference = student().predict_proba(X)
+    np.testing.assert_allclose(student(n_jobs=2).predict_proba(X), reference)
+    student(teacher_memory=str(tmp_path))
+    CountingTeacher.fits = 0
+    cached = student(teacher_memory=str(tmp_path), n_jobs=2)  # n_jobs is not in the key
+    assert CountingTeacher.fits == 0
+    np.testing.assert_allclose(cached.predict_proba(X), reference)
