@@ -5,6 +5,7 @@ Prediction, which they share too, is in :mod:`sktkd._predict`.
 
 import contextlib
 import copy
+import copyreg
 import functools
 import threading
 import warnings
@@ -230,8 +231,13 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
 
     # --- persistence: pickle and skops ---------------------------------------
 
+    # pickle and copy call __reduce_ex__: the attributes as they are. skops calls
+    # __getstate__: torch objects as arrays and types (see Net and sktkd._persist).
+    def __reduce_ex__(self, protocol):
+        return copyreg.__newobj__, (type(self),), super().__getstate__()
+
     def __getstate__(self):
-        return to_plain(super().__getstate__())  # tensors as arrays (sktkd._persist)
+        return to_plain(super().__getstate__())
 
     def __setstate__(self, state):
         super().__setstate__(from_plain(state))

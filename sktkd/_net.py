@@ -1,5 +1,6 @@
 """The skorch net both estimators train: sliced batches and a criterion over targets."""
 
+import copyreg
 import math
 import re
 
@@ -18,9 +19,12 @@ from skorch.callbacks import (
 from skorch.utils import get_map_location
 
 from ._batches import SliceLoader, TensorDataset
-from ._persist import from_plain, to_plain
+from ._persist import from_plain, loading_with_skops, to_plain
 from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
-from ._training import StoppingRule
+from ._training import StoppingRule, drop_training_data
+
+_BUILT = "sktkd.built"  # in a pickled state: this parameter is the built object
+_FORMAT = "sktkd.pickle"
 
 
 class EpochLoss(PassthroughScoring):
@@ -128,21 +132,45 @@ class Net(NeuralNet):
         kwargs.setdefault("predict_nonlinearity", None)
         super().__init__(*args, **kwargs)
 
-    # skorch pickles the network, criterion and optimizer into bytes, which
-    # skops cannot audit; sktkd stores them as arrays and types (sktkd._persist).
-    def __getstate__(self):
-        state = dict(vars(self))
-        for cache in ("_listening", "_parameter_count", "_counted"):  # found again when needed
+    # Two ways to be saved. pickle and copy call __reduce_ex__ and get skorch's
+    # state: network, criterion and optimizer pickled into bytes, any object
+    # graph kept as it is. skops calls __getstate__ and gets them as arrays and
+    # types (sktkd._persist); it must never reach skorch's bytes, whose
+    # unpickling would run any code they name.
+    _CACHES = ("_listening", "_parameter_count", "_counted")  # found again when needed
+
+    def __reduce_ex__(self, protocol):
+        state = super().__getstate__()
+        for cache in self._CACHES:
             state.pop(cache, None)
-        return to_plain(state)
+        for name in ("module", "criterion"):  # the parameter is the built object: once
+            if state.get(name) is not None and state[name] is getattr(self, name + "_", None):
+                state[name] = _BUILT
+        state[_FORMAT] = 1
+        return copyreg.__newobj__, (type(self),), state
+
+    def __getstate__(self):
+        return to_plain({k: v for k, v in vars(self).items() if k not in self._CACHES})
 
     def __setstate__(self, state):
-        if "__cuda_dependent_attributes__" in state:  # pickled the skorch way (sktkd 0.1.0)
-            return super().__setstate__(state)
-        map_location = get_map_location(state["device"])
-        state = from_plain(state, map_location)
-        state["device"] = self._check_device(state["device"], map_location)
-        vars(self).update(state)
+        if "__cuda_dependent_attributes__" not in state:  # from skops: arrays and types
+            map_location = get_map_location(state["device"])
+            state = from_plain(state, map_location)
+            state["device"] = self._check_device(state["device"], map_location)
+            vars(self).update(state)
+            return
+        if loading_with_skops():
+            raise TypeError(
+                "This skops file holds a skorch net's pickled bytes, which sktkd never "
+                "writes there and which would run code when unpickled: refusing to load it."
+            )
+        legacy = state.pop(_FORMAT, None) is None  # pickled by sktkd 0.1.0
+        super().__setstate__(state)
+        for name in ("module", "criterion"):
+            if isinstance(vars(self).get(name), str) and vars(self)[name] == _BUILT:
+                setattr(self, name, getattr(self, name + "_"))
+        if legacy and getattr(self, "initialized_", False):
+            drop_training_data(self)  # its pickles kept the validation rows
 
     def fit_loop(self, X, y=None, **fit_params):
         threads = threads_for(

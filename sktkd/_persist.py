@@ -1,10 +1,11 @@
-"""Pickled states without torch objects: what pickle and skops both can store.
+"""States for skops: torch objects as plain records of arrays and types.
 
-skops (``skops.io``) rebuilds an object from plain data (containers, numpy
-arrays, trusted types) and never unpickles bytes; a torch tensor is none of
-these, and skorch pickles its network into bytes. :func:`to_plain` turns the
-torch objects of a ``__getstate__`` dict into plain records, :func:`from_plain`
-turns them back. Pickle stores the same records, so both formats load one way.
+skops (``skops.io``) rebuilds objects from plain data (containers, numpy
+arrays, types the user trusts) and never unpickles bytes; a torch tensor is
+none of these, and skorch pickles its network into bytes. :func:`to_plain`
+turns the torch objects of a ``__getstate__`` dict into plain records, and
+:func:`from_plain` turns them back. (pickle and copy keep torch's and
+skorch's own ways: see ``__reduce_ex__`` in ``sktkd._net`` and ``sktkd._base``.)
 
 - A tensor becomes a numpy array (a byte array for dtypes numpy lacks), with its
   dtype, device and whether it is a parameter that requires a gradient.
@@ -17,10 +18,12 @@ turns them back. Pickle stores the same records, so both formats load one way.
 
 Each object is recorded once, so tied weights stay tied and an optimizer
 keeps pointing at the network's parameters. Tensors of other layouts
-(sparse, quantized) and tensor subclasses stay as they are: pickle stores them,
-skops refuses them.
+(sparse, quantized), tensor subclasses (a lazy module's uninitialised
+parameters) and objects outside these kinds stay as they are, for skops to
+store or refuse.
 """
 
+import sys
 import warnings
 from collections import OrderedDict, defaultdict
 
@@ -32,6 +35,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 _OBJECT = "sktkd.object"  # {_OBJECT: i}: the i-th record of _RECORDS
 _RECORDS = "sktkd.records"
+_ESCAPED = "sktkd.dict"  # {_ESCAPED: d}: the user's dict d, holding one of these keys
 _TORCH = (torch.Tensor, nn.Module, torch.optim.Optimizer, torch.Generator)
 _HOLDERS = (Callback, LRScheduler)  # plain objects that may hold torch objects
 
@@ -50,9 +54,21 @@ def _plain_tensor(tensor):
     )
 
 
+def loading_with_skops():
+    """Whether skops is the caller: it builds objects from its own Python frames."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("skops."):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class _Encoder:
     def __init__(self):
-        self.records, self.memo = [], {}
+        # The memo keeps what it saw alive, as pickle's does: an object made by a
+        # __getstate__ and freed would hand its id to a later, different one.
+        self.records, self.memo, self.alive = [], {}, []
 
     def __call__(self, value):
         if isinstance(value, _TORCH + _HOLDERS):
@@ -61,19 +77,22 @@ class _Encoder:
             if isinstance(value, _HOLDERS) and type(_attributes(value)) is not dict:
                 return value
             if id(value) not in self.memo:
+                self.alive.append(value)
                 self.memo[id(value)] = len(self.records)
                 self.records.append(None)  # reserved: a module may reach itself
                 self.records[self.memo[id(value)]] = self._record(value)
             return {_OBJECT: self.memo[id(value)]}
         if type(value) in (dict, OrderedDict):
-            return type(value)((k, self(v)) for k, v in value.items())
+            encoded = type(value)((k, self(v)) for k, v in value.items())
+            # A dict of the user's that looks like a reference stays a dict.
+            return {_ESCAPED: encoded} if {_OBJECT, _ESCAPED} & value.keys() else encoded
         if type(value) in (list, tuple):
             return type(value)(self(v) for v in value)
         return value
 
     def _record(self, value):
         if isinstance(value, torch.Tensor):
-            data = value.detach().cpu()
+            data = value.detach().cpu().resolve_conj().resolve_neg()
             try:
                 array = data.numpy()
             except TypeError:  # bfloat16 and others numpy lacks: their bytes
@@ -122,6 +141,9 @@ class _Decoder:
     def __call__(self, value):
         if type(value) is dict and len(value) == 1 and _OBJECT in value:
             return self.build(value[_OBJECT])
+        if type(value) is dict and len(value) == 1 and _ESCAPED in value:
+            value = value[_ESCAPED]
+            return type(value)((k, self(v)) for k, v in value.items())
         if type(value) in (dict, OrderedDict):
             return type(value)((k, self(v)) for k, v in value.items())
         if type(value) in (list, tuple):
@@ -148,10 +170,15 @@ class _Decoder:
         if kind == "tensor":
             array = record["data"]
             array = array if array.flags.writeable else array.copy()
-            dtype = getattr(torch, record["dtype"])
+            dtype = getattr(torch, record["dtype"], None)
+            if not isinstance(dtype, torch.dtype):
+                raise TypeError(f"Not a torch dtype: {record['dtype']!r}.")
             tensor = torch.from_numpy(array)
             if tensor.dtype != dtype:  # stored as bytes
-                tensor = tensor.view(dtype).reshape(record["shape"])
+                shape = record["shape"]
+                empty = tensor.numel() == 0
+                tensor = torch.empty(shape, dtype=dtype) if empty else tensor.view(dtype)
+                tensor = tensor.reshape(shape)
             tensor = tensor.to(self.device(record["device"]))
             if record["parameter"]:
                 tensor = nn.Parameter(tensor, requires_grad=record["requires_grad"])

@@ -232,11 +232,16 @@ def stopping(early_stopping, n_iter_no_change, tol):
 def drop_training_data(net):
     """Forget what only training needed, so that a pickle of the model holds no data.
 
-    The validation rows (the net's ``train_split``) and the stopping rule's
-    copy of the best weights (restored into the network already). Every fit
-    builds a new net, so nothing reads them again.
+    The validation rows (the net's ``train_split``), their weights and teacher
+    classes (in the validation scores), and the stopping rule's copy of the
+    best weights (restored into the network already). Every fit builds a new
+    net, so nothing reads them again.
     """
     net.train_split = None
+    for _, callback in net.callbacks_:
+        scoring = getattr(callback, "scoring", None)
+        if isinstance(scoring, _ValidationScore):  # per-row weights and teacher classes
+            scoring.weights = scoring.teacher_codes = None
     rule = dict(net.callbacks_).get("early_stopping")
     if rule is not None:
         rule.best_model_weights_ = None

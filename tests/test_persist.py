@@ -1,5 +1,6 @@
 """Pickle and skops: fitted estimators stored as arrays and types, loaded as they were."""
 
+import copy
 import pickle
 
 import numpy as np
@@ -165,3 +166,98 @@ def test_tensors_saved_on_cuda_load_on_the_cpu_with_a_warning():
     with pytest.warns(UserWarning, match="no CUDA device"):
         loaded = from_plain(plain)
     assert loaded["w"].device.type == "cpu"
+
+
+def test_skops_never_unpickles_a_nets_bytes(data, monkeypatch, tmp_path):
+    """A skops file whose net holds skorch's pickled bytes is refused: they would run code."""
+    sio = pytest.importorskip("skops.io")
+    X, y = data
+    model = TransferClassifier(random_state=0, **FAST).fit(X, y)
+
+    def forged_state(net):  # skorch's state, everything torch inside its bytes
+        state = NeuralNet.__getstate__(net)
+        inside = pickle.loads(state["__cuda_dependent_attributes__"])
+        for key in ("module", "criterion", "iterator_train__generator", "callbacks_"):
+            inside[key] = state.pop(key)
+        state["__cuda_dependent_attributes__"] = pickle.dumps(inside)
+        return state
+
+    monkeypatch.setattr(Net, "__getstate__", forged_state)
+    forged = sio.dumps(model)
+    monkeypatch.undo()
+    with pytest.raises(Exception, match="pickled bytes"):
+        sio.loads(forged, trusted=sio.get_untrusted_types(data=forged))
+
+
+def test_pickle_keeps_the_object_graph(data):
+    """pickle and copy take skorch's way: a hook bound to the network stays bound to it."""
+    X, y = data
+
+    class Hooked(nn.Module):
+        def __init__(self, n_features_in, n_classes):
+            super().__init__()
+            self.layer = nn.Linear(n_features_in, n_classes)
+            self.register_forward_hook(self.count)
+            self.calls = 0
+
+        def count(self, module, args, out):
+            self.calls += 1
+
+        def forward(self, X):
+            return self.layer(X)
+
+    globals()["Hooked"] = Hooked  # pickle finds classes by name
+    Hooked.__qualname__ = "Hooked"
+    model = TransferClassifier(module=Hooked, random_state=0, **FAST).fit(X, y)
+    for loaded in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        body = loaded.net_.module_
+        (hook,) = body._forward_hooks.values()
+        assert hook.__self__ is body
+        assert loaded.net_.module is body  # the parameter is the built network, once
+
+
+class Compact(nn.Module):
+    """Stores its table as float16: a tensor its __getstate__ makes, then frees."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.table = torch.full((4,), float(value))
+
+    def __getstate__(self):
+        return {**super().__getstate__(), "table": self.table.half()}
+
+    def __setstate__(self, state):
+        super().__setstate__({**state, "table": state["table"].float()})
+
+
+def test_records_never_mistake_a_freed_object_for_a_new_one():
+    """Objects made during encoding are kept alive, so their ids are never reused."""
+    model = nn.Sequential(*[Compact(i) for i in range(6)])
+    loaded = from_plain(pickle.loads(pickle.dumps(to_plain({"m": model}))))["m"]
+    assert [float(m.table[0]) for m in loaded] == [0, 1, 2, 3, 4, 5]
+
+
+def test_records_keep_odd_tensors_and_dicts_that_look_like_records():
+    state = {
+        "empty": torch.empty(0, 3, dtype=torch.bfloat16),
+        "conj": torch.tensor([1 + 2j]).conj(),
+        "user": {"sktkd.object": 0},
+        "escaped": {"sktkd.dict": [1]},
+    }
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(to_plain(state))
+    loaded = from_plain(sio.loads(data, trusted=sio.get_untrusted_types(data=data)))
+    assert loaded["empty"].shape == (0, 3) and loaded["empty"].dtype == torch.bfloat16
+    assert torch.equal(loaded["conj"], torch.tensor([1 - 2j]))
+    assert loaded["user"] == {"sktkd.object": 0} and loaded["escaped"] == {"sktkd.dict": [1]}
+
+
+def test_validation_rows_weights_and_teacher_classes_are_dropped_after_fit(data):
+    X, y = data
+    model = DistilledClassifier(GaussianNB(), early_stopping=True, random_state=0, **FAST).fit(
+        X, y, sample_weight=np.ones(len(y))
+    )
+    scorings = [getattr(cb, "scoring", None) for _, cb in model.net_.callbacks_]
+    scorings = [s for s in scorings if hasattr(s, "teacher_codes")]
+    assert len(scorings) == 2
+    assert all(s.weights is None and s.teacher_codes is None for s in scorings)
