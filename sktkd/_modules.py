@@ -11,14 +11,18 @@ from torch import nn
 # rows never reach it (a z-score is below sqrt(n_samples)), and it keeps the
 # float32 layers finite on a huge but finite row at prediction time.
 _Z_CLIP = 1e6
-# Rows per chunk when computing statistics or standardising: bounded temporaries.
-_CHUNK_ROWS = 2**16
+# Values per chunk of rows when computing statistics, standardising or asking
+# a teacher: temporaries of at most a few times 32 MB (float64), whatever the
+# width of the rows.
+CHUNK_VALUES = 2**22
 # Magnitudes whose squares (and sums of a few billion of them) stay normal floats.
 _SAFE_MIN, _SAFE_MAX = 1e-100, 1e100
 
 
-def _chunks(n):
-    return (slice(start, start + _CHUNK_ROWS) for start in range(0, n, _CHUNK_ROWS))
+def row_chunks(n_rows, width):
+    """Slices of at most ``CHUNK_VALUES // width`` rows (at least one) covering ``n_rows``."""
+    size = max(1, CHUNK_VALUES // max(1, width))
+    return [slice(start, start + size) for start in range(0, n_rows, size)] or [slice(0, 0)]
 
 
 def column_statistics(X, sample_weight=None):
@@ -47,10 +51,11 @@ def column_statistics(X, sample_weight=None):
     kept = None if w is None or (w > 0).all() else w > 0
     n_kept = len(X) if kept is None else np.count_nonzero(kept)
     # Up to one chunk of rows is converted to float64 once, not once per pass.
-    whole = np.asarray(X, dtype=np.float64) if len(X) <= _CHUNK_ROWS else None
+    chunks = row_chunks(len(X), X.shape[1])
+    whole = np.asarray(X, dtype=np.float64) if len(chunks) == 1 else None
 
     def weighted_rows():
-        for rows in _chunks(len(X)):
+        for rows in chunks:
             x = whole if whole is not None else np.asarray(X[rows], dtype=np.float64)
             wc = None if w is None else w[rows]
             yield (wc, x) if kept is None else (wc[kept[rows]], x[kept[rows]])
@@ -171,7 +176,7 @@ class Standardize(nn.Module):
         mean, scale, wide = self._statistics()
         bound = self._bound
         Z = np.empty(X.shape, dtype=np.float32)
-        for rows in _chunks(len(X)) if len(X) > _CHUNK_ROWS else [slice(None)]:
+        for rows in row_chunks(len(X), X.shape[1]):
             quiet = np.errstate(over="ignore", invalid="ignore")
             with quiet if len(wide) else contextlib.nullcontext():
                 z = np.subtract(X[rows], mean, dtype=np.float64)

@@ -24,8 +24,29 @@ _INPUT_DTYPES = (np.float64, np.float32)
 
 
 def untensor(X):
-    """A torch tensor as an ndarray (detached, on the CPU); anything else as it is."""
-    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
+    """A torch tensor as an ndarray (detached, on the CPU); anything else as it is.
+
+    Data that is not in memory is refused with a ``TypeError`` saying what to
+    do: a dask collection (computing it silently would hold it several times
+    over) or a torch ``Dataset`` (rows of any structure).
+    """
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
+    name = f"{type(X).__module__}.{type(X).__qualname__}"
+    if hasattr(X, "__dask_graph__"):
+        raise TypeError(
+            f"Got a dask collection ({name}); sktkd trains and predicts on data in memory. "
+            "Pass X.compute() if it fits; to train on data that does not, call partial_fit "
+            "on one block at a time; to predict, X.map_blocks(model.predict, drop_axis=1). "
+            "See the user guide, 'Scaling out'."
+        )
+    if isinstance(X, torch.utils.data.Dataset):
+        raise TypeError(
+            f"Got a torch Dataset ({name}); sktkd estimators take arrays, as scikit-learn's "
+            "do. Stack its rows into arrays X, y, or call partial_fit on one batch at a time "
+            "from a DataLoader."
+        )
+    return X
 
 
 class Prediction:

@@ -9,8 +9,11 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_array, has_fit_parameter
 from skorch import NeuralNet
+
+from ._modules import row_chunks
 
 # Rows of probabilities may sum to 1 within this tolerance (float32 models).
 _SUM_TOLERANCE = 1e-3
@@ -257,7 +260,7 @@ def _as_logits(output, method):
     return output
 
 
-def _align(scores, teacher_classes, classes, teacher):
+def _align(scores, teacher_classes, classes, teacher, warn=True):
     """Columns of ``scores`` reordered to ``classes``, matched by label."""
     if teacher_classes is None:
         if scores.shape[1] != len(classes):
@@ -274,7 +277,7 @@ def _align(scores, teacher_classes, classes, teacher):
             f"The teacher {teacher!r} does not know the classes {missing} found in y; "
             f"its classes_ are {teacher_classes.tolist()}."
         )
-    if len(teacher_classes) > len(classes):
+    if len(teacher_classes) > len(classes) and warn:
         warnings.warn(
             f"The teacher knows classes absent from y "
             f"({sorted(set(position) - set(classes.tolist()))}); its probabilities are "
@@ -298,16 +301,25 @@ def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None):
     """Teacher logits for every row of ``X``, columns in the order of ``classes``.
 
     Several teachers are averaged in probability space, with ``weights``. A
-    class of probability 0 has the logit ``-inf``. ``memory`` (a
-    ``joblib.Memory``) caches them, keyed by the teachers and the rows.
+    class of probability 0 has the logit ``-inf``. The teachers are asked a
+    chunk of rows at a time (see :func:`sktkd._modules.row_chunks`), so that
+    neither their temporaries nor a network's device memory grow with ``X``.
+    ``memory`` (a ``joblib.Memory``) caches the logits, keyed by the teachers
+    and the rows.
     """
     if memory is not None and memory.location is not None:
         return memory.cache(teacher_logits)(teacher, X, X_array, classes, weights)
     teachers = teacher if isinstance(teacher, list) else [teacher]
-    log_probas = [
-        log_softmax(_align(*_scores(t, X, X_array), classes, t), axis=1) for t in teachers
-    ]
-    return _combine(log_probas, weights)
+    logits = np.empty((len(X_array), len(classes)), dtype=np.float32)
+    chunks = row_chunks(len(X_array), X_array.shape[1])
+    for i, rows in enumerate(chunks):
+        X_rows = X if len(chunks) == 1 else _safe_indexing(X, rows)
+        scores = [(_scores(t, X_rows, X_array[rows]), t) for t in teachers]
+        log_probas = [
+            log_softmax(_align(*score, classes, t, warn=i == 0), axis=1) for score, t in scores
+        ]
+        logits[rows] = _combine(log_probas, weights)
+    return logits
 
 
 def _out_of_fold(teacher, X, y, cv, method, params, n_jobs):

@@ -624,3 +624,23 @@ def test_a_module_with_lazy_layers_trains(make, data):
     X, y = data
     model = make(module=Lazy).fit(X, y)
     assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("make", [student, lambda: TransferClassifier(**FAST)], ids=["kd", "tl"])
+def test_data_not_in_memory_is_refused_with_what_to_do(make, data):
+    """Issue: a dask array was computed silently, several times over; a torch Dataset
+    failed with numpy's 'inhomogeneous shape'."""
+    dask_array = pytest.importorskip("dask.array")
+    X, y = data
+    fitted = make().fit(X, y)
+    lazy = dask_array.from_array(X, chunks=100)
+    dataset = torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y))
+    for bad, match in [(lazy, "dask collection.*partial_fit"), (dataset, "torch Dataset")]:
+        with pytest.raises(TypeError, match=match):
+            make().fit(bad, y)
+        with pytest.raises(TypeError, match=match):
+            make().partial_fit(bad, y, classes=np.unique(y))
+        with pytest.raises(TypeError, match=match):
+            fitted.predict_proba(bad)
+    with pytest.raises(TypeError, match="dask collection"):  # sibling: lazy labels
+        make().fit(X, dask_array.from_array(y, chunks=100))

@@ -5,6 +5,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
@@ -791,3 +792,24 @@ def test_teacher_cv_folds_in_parallel_and_through_the_cache(data, tmp_path):
     cached = student(teacher_memory=str(tmp_path), n_jobs=2)  # n_jobs is not in the key
     assert CountingTeacher.fits == 0
     np.testing.assert_allclose(cached.predict_proba(X), reference)
+
+
+def test_a_grid_search_on_a_dask_cluster_equals_the_sequential_one(data):
+    """Scaling out: joblib's dask backend, two worker processes of one torch thread each."""
+    distributed = pytest.importorskip("distributed")
+    X, y = data
+    grid = {"temperature": [1.0, 3.0], "alpha": [0.3, 0.7]}
+    search = GridSearchCV(DistilledClassifier(GaussianNB(), random_state=0, **FAST), grid, cv=3)
+    sequential = clone(search).fit(X, y)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert set(client.run(torch.get_num_threads).values()) == {1}  # no oversubscription
+        with joblib.parallel_backend("dask"):
+            on_dask = clone(search).fit(X, y)
+    assert on_dask.best_params_ == sequential.best_params_
+    for key in ("mean_test_score", "std_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(on_dask.cv_results_[key], sequential.cv_results_[key])

@@ -111,3 +111,26 @@ def test_new_statistics_loaded_into_a_standardisation_are_the_ones_used():
         warnings.simplefilter("error")
         z = standardize.transform(np.array([[1.7e308]]))
     assert z[0, 0] == pytest.approx(9.95, rel=1e-3)
+
+
+def test_chunks_hold_a_bounded_number_of_values_whatever_the_width():
+    """Wide rows: 65,536 rows of 10,000 columns made 5 GB float64 temporaries."""
+    from sktkd._modules import CHUNK_VALUES, row_chunks
+
+    for width in (1, 50, 10_000, 10 * CHUNK_VALUES):
+        chunks = row_chunks(100_000, width)
+        sizes = [c.stop - c.start for c in chunks]
+        assert max(sizes) * width <= max(CHUNK_VALUES, width)
+        assert chunks[0].start == 0 and min(c.stop for c in chunks[-1:]) >= 100_000
+    assert row_chunks(0, 5) == [slice(0, 0)]
+
+
+def test_statistics_and_transform_in_chunks_equal_the_whole(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 7)) * [1, 1e3, 1e-3, 1e9, 1, 1, 1] + 1e6
+    w = rng.uniform(size=1000)
+    whole = column_statistics(X, w), Standardize(*column_statistics(X, w)).transform(X)
+    monkeypatch.setattr("sktkd._modules.CHUNK_VALUES", 7 * 33)  # 33 rows a chunk
+    chunked = column_statistics(X, w), Standardize(*column_statistics(X, w)).transform(X)
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12)
+    np.testing.assert_array_equal(chunked[1], whole[1])

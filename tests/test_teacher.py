@@ -383,3 +383,26 @@ def test_a_teacher_network_ending_in_softmax_is_refused_and_log_softmax_is_fine(
         softmax(teacher_logits(body, X, X, np.arange(3))),
         rtol=1e-5,
     )
+
+
+class ChunkRecorder(RecordedTeacher):
+    """Records how many rows each call asks about."""
+
+    def predict_proba(self, X):
+        self.asked = [*getattr(self, "asked", []), len(X)]
+        return np.tile(self.proba[:1], (len(X), 1))
+
+
+def test_teachers_are_asked_a_bounded_chunk_of_rows_at_a_time(monkeypatch):
+    """Teacher predictions over large inputs go in chunks: bounded memory, on CPU and GPU."""
+    monkeypatch.setattr("sktkd._modules.CHUNK_VALUES", 2 * 100)  # 100 rows of 2 features
+    X = np.random.default_rng(0).normal(size=(250, 2))
+    recorder = ChunkRecorder([0, 1, 2], [[0.2, 0.3, 0.5]])
+    net = torch.nn.Linear(2, 3)
+    calls = []
+    net.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    logits = teacher_logits([recorder, net], X, X, np.array([0, 1, 2]))
+    assert recorder.asked == calls == [100, 100, 50]
+    with torch.no_grad():
+        expected = torch.log_softmax(net(torch.tensor(X, dtype=torch.float32)), 1).exp().numpy()
+    np.testing.assert_allclose(softmax(logits), (expected + [0.2, 0.3, 0.5]) / 2, rtol=1e-5)
