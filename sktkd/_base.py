@@ -78,6 +78,22 @@ def drop_zero_weights(sample_weight, *arrays):
     return sample_weight[keep], *(a[keep] for a in arrays)
 
 
+def row_indices(sample_weight, valid):
+    """Indices into ``X`` of the training rows and of the validation rows.
+
+    Rows of weight 0 are in neither; ``valid`` masks the rows of ``X``.
+    ``None`` stands for every row of ``X``, and for no validation rows. Fits
+    read ``X`` through these indices, a chunk at a time, so that no copy of
+    ``X`` is made but the standardised one.
+    """
+    kept = np.ones(len(valid), dtype=bool) if sample_weight is None else sample_weight > 0
+    train, held_out = kept & ~valid, kept & valid
+    return (
+        None if train.all() else np.flatnonzero(train),
+        np.flatnonzero(held_out) if held_out.any() else None,
+    )
+
+
 def training_rows(valid, *arrays):
     """The rows of ``arrays`` outside the validation mask ``valid`` (``None`` stays
     ``None``); without validation rows, the arrays themselves, not copies."""
@@ -395,13 +411,14 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
                 "softmax itself. Remove the final softmax."
             )
 
-    def _build_network(self, X, n_classes, sample_weight=None):
+    def _build_network(self, X, n_classes, sample_weight=None, rows=None):
         """Input standardisation (training-row statistics) followed by the body.
 
-        Returns the network and the standardised float32 rows the body trains on.
+        Returns the network and the standardised float32 rows the body trains
+        on: ``X[rows]`` (all of ``X`` for ``None``), with weights ``sample_weight``.
         """
-        standardize = Standardize.from_data(X, sample_weight)
-        Z = standardize.transform(X)
+        standardize = Standardize.from_data(X, sample_weight, rows)
+        Z = standardize.transform(X, rows)
         body = self._build_body(X.shape[1], n_classes)
         self._check_output(body, Z, n_classes)
         return whole_network(standardize, body), Z
@@ -447,14 +464,18 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         candidates = codes if weight is None else np.where(weight > 0, codes, -1)
         return validation_rows(candidates, self.classes_, self.validation_fraction, seed)
 
-    def _validation_set(self, standardize, X, codes, weight, valid, device, **extras):
-        """The held-out rows as a dataset, and their float64 weights (for the scores)."""
+    def _validation_set(self, standardize, X, rows, codes, weight, valid, device, **extras):
+        """The held-out rows as a dataset, and their float64 weights (for the scores).
+
+        ``X[rows]`` are the held-out rows; ``valid`` masks them in ``codes``,
+        ``weight`` and ``extras``.
+        """
         if not valid.any():
             return None, None
         weights = None if weight is None else weight[valid]
         extras = {k: None if v is None else v[valid] for k, v in extras.items()}
         dataset = self._dataset(
-            standardize.transform(X[valid]),
+            standardize.transform(X, rows),
             codes[valid],
             device,
             sample_weight=loss_weights(weights),

@@ -19,6 +19,7 @@ from ._base import (
     drop_zero_weights,
     loss_weights,
     resolve_device,
+    row_indices,
     training_rows,
 )
 from ._losses import DistillationLoss
@@ -493,14 +494,17 @@ class DistilledClassifier(NeuralClassifierBase):
             soft = self._soft_labels(
                 X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher
             )
-            weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
+            # Rows of weight 0 are absent; the student trains on the rows outside
+            # the validation ones, which only score it. X is read through indices.
+            train_rows, valid_rows = row_indices(weight, valid)
+            weight, codes, valid = drop_zero_weights(weight, codes, valid)
             if teacher_proba is None and not incremental:
                 self._warn_if_soft_labels_are_hard(soft, codes)
-            # The student trains on the other rows; held-out ones only score it.
-            X_tr, codes_tr, soft_tr, weight_tr = training_rows(valid, Xv, codes, soft, weight)
-            n_rows, X_aug, weight_aug = len(X_tr), X_tr, weight_tr
+            codes_tr, soft_tr, weight_tr = training_rows(valid, codes, soft, weight)
+            n_rows, X_aug, weight_aug = len(codes_tr), None, weight_tr
             n_unlabelled = int(np.sum(codes_tr < 0))
             if self.augment == "munge":
+                X_tr = Xv if train_rows is None else Xv[train_rows]
                 X_aug, codes_tr, soft_tr, weight_aug = self._munge(
                     X_tr, codes_tr, soft_tr, weight_tr, seed
                 )
@@ -510,12 +514,12 @@ class DistilledClassifier(NeuralClassifierBase):
                 if continues:
                     standardize = self.standardize_
                     body = copy.deepcopy(self.net_.module_)
-                    Z = standardize.transform(X_tr)
+                    Z = standardize.transform(Xv, train_rows)
                 else:
                     # Input statistics of the training rows, not of the synthetic ones.
-                    network, Z = self._build_network(X_tr, len(self.classes_), weight_tr)
+                    network, Z = self._build_network(Xv, len(self.classes_), weight_tr, train_rows)
                     standardize, body = network.standardize, network.body
-                Z_aug = Z if X_aug is X_tr else standardize.transform(X_aug)
+                Z_aug = Z if X_aug is None else standardize.transform(X_aug)
                 # With alpha=0 the soft labels have no weight: don't carry them per batch.
                 train_set = self._dataset(
                     Z_aug,
@@ -527,6 +531,7 @@ class DistilledClassifier(NeuralClassifierBase):
                 valid_set, valid_weights = self._validation_set(
                     standardize,
                     Xv,
+                    valid_rows,
                     codes,
                     weight,
                     valid,
@@ -656,9 +661,15 @@ class DistilledClassifier(NeuralClassifierBase):
             )
         asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
         if len(asked):
-            X_asked = X if len(asked) == len(Xv) else _safe_indexing(X, asked)
+            every = len(asked) == len(Xv)  # then no copies of X
+            X_asked = X if every else _safe_indexing(X, asked)
             logits[asked] = teacher_logits(
-                self.teacher_, X_asked, Xv[asked], self.classes_, self.teacher_weights, memory
+                self.teacher_,
+                X_asked,
+                Xv if every else Xv[asked],
+                self.classes_,
+                self.teacher_weights,
+                memory,
             )
         return logits[kept]
 

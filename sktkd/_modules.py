@@ -12,9 +12,9 @@ from torch import nn
 # float32 layers finite on a huge but finite row at prediction time.
 _Z_CLIP = 1e6
 # Values per chunk of rows when computing statistics, standardising or asking
-# a teacher: temporaries of at most a few times 32 MB (float64), whatever the
+# a teacher: temporaries of at most a few times 8 MB (float64), whatever the
 # width of the rows.
-CHUNK_VALUES = 2**22
+CHUNK_VALUES = 2**20
 # Magnitudes whose squares (and sums of a few billion of them) stay normal floats.
 _SAFE_MIN, _SAFE_MAX = 1e-100, 1e100
 
@@ -25,7 +25,12 @@ def row_chunks(n_rows, width):
     return [slice(start, start + size) for start in range(0, n_rows, size)] or [slice(0, 0)]
 
 
-def column_statistics(X, sample_weight=None):
+def _take(X, rows, chunk):
+    """The rows ``chunk`` (a slice) of ``X``, or of ``X[rows]`` without copying it whole."""
+    return X[chunk] if rows is None else X[rows[chunk]]
+
+
+def column_statistics(X, sample_weight=None, rows=None):
     """Weighted mean and scale of each column, in float64, a chunk of rows at a time.
 
     A row of weight zero counts as absent. The scale is the standard deviation,
@@ -38,7 +43,11 @@ def column_statistics(X, sample_weight=None):
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    sample_weight : ndarray of shape (n_samples,), default=None
+    sample_weight : ndarray of shape (n_rows,), default=None
+        Weights of the rows used.
+    rows : ndarray of int of shape (n_rows,), default=None
+        The rows of ``X`` to use, read a chunk at a time (``X[rows]`` is never
+        made whole); ``None``: all of them.
 
     Returns
     -------
@@ -48,17 +57,18 @@ def column_statistics(X, sample_weight=None):
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=np.float64)
         w = w / w.max()  # no overflow in the sums
+    n_rows = len(X) if rows is None else len(rows)
     kept = None if w is None or (w > 0).all() else w > 0
-    n_kept = len(X) if kept is None else np.count_nonzero(kept)
+    n_kept = n_rows if kept is None else np.count_nonzero(kept)
     # Up to one chunk of rows is converted to float64 once, not once per pass.
-    chunks = row_chunks(len(X), X.shape[1])
-    whole = np.asarray(X, dtype=np.float64) if len(chunks) == 1 else None
+    chunks = row_chunks(n_rows, X.shape[1])
+    whole = np.asarray(_take(X, rows, chunks[0]), dtype=np.float64) if len(chunks) == 1 else None
 
     def weighted_rows():
-        for rows in chunks:
-            x = whole if whole is not None else np.asarray(X[rows], dtype=np.float64)
-            wc = None if w is None else w[rows]
-            yield (wc, x) if kept is None else (wc[kept[rows]], x[kept[rows]])
+        for chunk in chunks:
+            x = whole if whole is not None else np.asarray(_take(X, rows, chunk), dtype=np.float64)
+            wc = None if w is None else w[chunk]
+            yield (wc, x) if kept is None else (wc[kept[chunk]], x[kept[chunk]])
 
     # First pass: each column's magnitude and sum; second: the residuals.
     magnitude, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
@@ -157,34 +167,37 @@ class Standardize(nn.Module):
         return self._numpy
 
     @classmethod
-    def from_data(cls, X, sample_weight=None):
-        """Scaling with the (weighted) column statistics of ``X``."""
-        return cls(*column_statistics(X, sample_weight))
+    def from_data(cls, X, sample_weight=None, rows=None):
+        """Scaling with the (weighted) column statistics of ``X`` (its ``rows``)."""
+        return cls(*column_statistics(X, sample_weight, rows))
 
     @property
     def _bound(self):
         return _Z_CLIP if self.mean.dim() else float(np.finfo(np.float32).max)
 
-    def transform(self, X):
+    def transform(self, X, rows=None):
         """Standardised float32 copy of the ndarray ``X``, a chunk of rows at a time.
 
         Three passes over a chunk: the float64 difference, its division in
-        place, and the clipped result written as float32.
+        place, and the clipped result written as float32. ``rows`` (an index
+        array): standardise ``X[rows]`` without making it whole.
         """
         # Wide columns are divided first (rare; less exact for large offsets,
         # hence not the rule).
         mean, scale, wide = self._statistics()
         bound = self._bound
-        Z = np.empty(X.shape, dtype=np.float32)
-        for rows in row_chunks(len(X), X.shape[1]):
+        n_rows = len(X) if rows is None else len(rows)
+        Z = np.empty((n_rows, *X.shape[1:]), dtype=np.float32)
+        for chunk in row_chunks(n_rows, X.shape[1]):
+            x = _take(X, rows, chunk)
             quiet = np.errstate(over="ignore", invalid="ignore")
             with quiet if len(wide) else contextlib.nullcontext():
-                z = np.subtract(X[rows], mean, dtype=np.float64)
+                z = np.subtract(x, mean, dtype=np.float64)
             z /= scale
             if len(wide):
-                x = np.asarray(X[rows][:, wide], dtype=np.float64)
-                z[:, wide] = x / scale[wide] - mean[wide] / scale[wide]
-            np.clip(z, -bound, bound, out=Z[rows])
+                xw = np.asarray(x[:, wide], dtype=np.float64)
+                z[:, wide] = xw / scale[wide] - mean[wide] / scale[wide]
+            np.clip(z, -bound, bound, out=Z[chunk])
         return Z
 
     def forward(self, X):

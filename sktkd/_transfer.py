@@ -18,6 +18,7 @@ from ._base import (
     drop_zero_weights,
     loss_weights,
     resolve_device,
+    row_indices,
     training_rows,
 )
 from ._losses import DistillationLoss
@@ -360,21 +361,22 @@ random_state, verbose, callbacks, **kwargs
             seed = self._seed()
             valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
-            weight, Xv, codes, valid = drop_zero_weights(weight, Xv, codes, valid)
-            X_tr, codes_tr, weight_tr = training_rows(valid, Xv, codes, weight)
+            train_rows, valid_rows = row_indices(weight, valid)  # X is read through them
+            weight, codes, valid = drop_zero_weights(weight, codes, valid)
+            codes_tr, weight_tr = training_rows(valid, codes, weight)
 
             with self._fork_rng(device):
                 torch.manual_seed(seed)
                 if continues:
-                    network, head, reference = self._continued_network(X_tr, weight_tr)
-                    Z = network.standardize.transform(X_tr)
+                    network, head, reference = self._continued_network(Xv, weight_tr, train_rows)
+                    Z = network.standardize.transform(Xv, train_rows)
                 else:
-                    network, Z, head, reference = self._start_network(X_tr, weight_tr)
+                    network, Z, head, reference = self._start_network(Xv, weight_tr, train_rows)
                 train_set = self._dataset(
                     Z, codes_tr, device, sample_weight=loss_weights(weight_tr)
                 )
                 valid_set, valid_weights = self._validation_set(
-                    network.standardize, Xv, codes, weight, valid, device
+                    network.standardize, Xv, valid_rows, codes, weight, valid, device
                 )
                 net = self._make_net(
                     network.body,
@@ -400,21 +402,22 @@ random_state, verbose, callbacks, **kwargs
                 self._warn_if_near_chance(Z, codes_tr)
         return self
 
-    def _continued_network(self, X, sample_weight):
+    def _continued_network(self, X, sample_weight, rows=None):
         """The fitted network (a copy), its head, and the L2-SP reference from the source."""
         network = whole_network(self.standardize_, copy.deepcopy(self.net_.module_))
         reference = {}
         if self.l2sp > 0 and self.source is not None:
             with warnings.catch_warnings():  # the first fit said it
                 warnings.simplefilter("ignore")
-                reference = self._start_network(X, sample_weight)[3]
+                reference = self._start_network(X, sample_weight, rows)[3]
         return network, self.head_, reference
 
-    def _start_network(self, Xv, sample_weight):
-        """The network to train, its standardised rows, its head, source parameter values."""
+    def _start_network(self, Xv, sample_weight, rows=None):
+        """The network to train, its standardised rows ``Xv[rows]``, its head, source
+        parameter values."""
         n_classes = len(self.classes_)
         if self.source is None:
-            network, Z = self._build_network(Xv, n_classes, sample_weight)
+            network, Z = self._build_network(Xv, n_classes, sample_weight, rows)
             return network, Z, find_head(network, self.head), {}
         if isinstance(self.source, (str, os.PathLike)):
             state = load_weights(self.source)
@@ -441,13 +444,13 @@ random_state, verbose, callbacks, **kwargs
                 "source's features."
             )
         if scaled:
-            target = Standardize.from_data(Xv, sample_weight)
-            _warn_if_shifted(network.standardize, target, len(Xv))
+            target = Standardize.from_data(Xv, sample_weight, rows)
+            _warn_if_shifted(network.standardize, target, len(Xv) if rows is None else len(rows))
             if self.input_scaling == "target":
                 # The source's statistics describe the source's inputs; a column
                 # nearly constant there would reach the network far out of range.
                 network.standardize = target
-        Z = network.standardize.transform(Xv)
+        Z = network.standardize.transform(Xv, rows)
         self._check_output(network.body, Z, n_classes)
         return network, Z, head, reference
 
