@@ -26,7 +26,7 @@ from torch import nn
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
-from ._persist import from_plain, to_plain
+from ._persist import check_attributes, from_plain, to_plain
 from ._predict import _INPUT_DTYPES, _PREDICT_BATCH_SIZE, Prediction, untensor
 from ._threads import torch_threads
 from ._training import (
@@ -101,6 +101,14 @@ def training_rows(valid, *arrays):
         return arrays
     train = ~valid
     return tuple(None if a is None else a[train] for a in arrays)
+
+
+def describe(value):
+    """``repr(value)``, but a function or class by its name: its repr holds an address
+    that changes from one process to the next."""
+    if callable(value) and hasattr(value, "__qualname__") and hasattr(value, "__module__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
 
 
 def resolve_device(device):
@@ -256,6 +264,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         return to_plain(super().__getstate__())
 
     def __setstate__(self, state):
+        check_attributes(type(self), state)
         super().__setstate__(from_plain(state))
 
     # --- fit helpers ----------------------------------------------------------
@@ -493,7 +502,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = tuple(sizes) if isinstance(sizes, (list, tuple)) else sizes  # [8] is (8,)
         params = {"module": self.module, "hidden_layer_sizes": sizes, **routed}
-        return {k: repr(v) for k, v in params.items()}
+        return {k: describe(v) for k, v in params.items()}
 
     def _check_architecture(self, incremental):
         """Refuse to continue a network whose shaping parameters changed since it was built."""

@@ -1,6 +1,7 @@
 """DistilledClassifier: a small network trained on a teacher's soft labels."""
 
 import copy
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -60,8 +61,8 @@ class DistilledClassifier(NeuralClassifierBase):
           of ``y``: a tensor, or a dict or object holding ``logits``. A final
           softmax is a ``ValueError``.
         - A skorch net is a classifier like the others, given ``X`` in float32;
-          a plain ``NeuralNet`` (no ``classes_``) teaches with its network,
-          as a ``torch.nn.Module``.
+          a fitted plain ``NeuralNet`` (no ``classes_``) in ``FrozenEstimator``
+          teaches with its network, as a ``torch.nn.Module``.
         - A list of the above: their probabilities are averaged (weighted by
           ``teacher_weights``), each teacher's classes matched by label.
         - ``None``: soft labels are passed to ``fit`` as ``teacher_proba``.
@@ -105,7 +106,7 @@ class DistilledClassifier(NeuralClassifierBase):
         parameter and stays: ``set_params(teacher=None)`` before saving).
         :mod:`sktkd.metrics` then needs the teacher passed in, and
         ``partial_fit`` a teacher that is already fitted.
-    teacher_memory : str, joblib.Memory or None, default=None
+    teacher_memory : str, path, joblib.Memory or None, default=None
         Cache of the fitted teacher and its soft labels, as
         ``Pipeline(memory=...)`` caches transformers: a directory or a
         ``joblib.Memory``. A fit whose teacher (its parameters), rows, labels
@@ -114,7 +115,10 @@ class DistilledClassifier(NeuralClassifierBase):
         the teacher once per fold, not once per candidate, also across
         processes sharing the directory. ``FrozenEstimator`` and other
         teachers that are not fitted here are only asked through the cache.
-        ``None``: no cache.
+        The key is the teacher pickled (it must pickle; the code of its class is
+        not part of it) and the rows: with ``early_stopping`` and
+        ``random_state=None`` each fit holds out other rows, so the teacher's
+        rows differ and the cache never serves. ``None``: no cache.
     n_jobs : int or None, default=None
         Jobs fitting the ``teacher_cv`` folds in parallel, as
         ``cross_val_predict``'s ``n_jobs`` (``None``: one, unless in a
@@ -318,7 +322,7 @@ class DistilledClassifier(NeuralClassifierBase):
         "teacher_cv": [None, "cv_object"],
         "unlabeled_label": [None, Integral, Real, str],
         "keep_teacher": ["boolean"],
-        "teacher_memory": [None, str, HasMethods(["cache"])],
+        "teacher_memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "n_jobs": [None, Integral],
         "augment": [None, StrOptions({"munge"})],
         "augment_factor": [Interval(Integral, 1, None, closed="left")],
@@ -642,7 +646,7 @@ class DistilledClassifier(NeuralClassifierBase):
         rows = np.flatnonzero(labelled)
         X_lab = X if labelled.all() else _safe_indexing(X, rows)
         weight_lab = None if sample_weight is None else sample_weight[rows]
-        memory = check_memory(self.teacher_memory)
+        memory = self._teacher_memory()
         if not reuse_teacher:
             self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab, memory)
         logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
@@ -670,6 +674,7 @@ class DistilledClassifier(NeuralClassifierBase):
                 self.classes_,
                 self.teacher_weights,
                 memory,
+                row_numbers=asked,
             )
         return logits[kept]
 
@@ -712,6 +717,10 @@ class DistilledClassifier(NeuralClassifierBase):
             stacklevel=5,
         )
 
+    def _teacher_memory(self):
+        memory = self.teacher_memory
+        return check_memory(os.fspath(memory) if isinstance(memory, os.PathLike) else memory)
+
     def _munge(self, Xv, codes, soft, sample_weight, seed):
         """The training rows followed by MUNGE rows, labelled by the teacher only."""
         rng = np.random.default_rng(seed)
@@ -727,7 +736,7 @@ class DistilledClassifier(NeuralClassifierBase):
             X_new,
             self.classes_,
             self.teacher_weights,
-            check_memory(self.teacher_memory),
+            self._teacher_memory(),
         )
         codes_new = np.full(len(X_new), -1, dtype=codes.dtype)
         if sample_weight is not None:

@@ -19,7 +19,7 @@ from skorch.callbacks import (
 from skorch.utils import get_map_location
 
 from ._batches import SliceLoader, TensorDataset
-from ._persist import from_plain, loading_with_skops, to_plain
+from ._persist import check_attributes, from_plain, loading_with_skops, to_plain
 from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
 from ._training import StoppingRule, drop_training_data
 
@@ -156,6 +156,7 @@ class Net(NeuralNet):
         if "__cuda_dependent_attributes__" not in state:  # from skops: arrays and types
             map_location = get_map_location(state["device"])
             state = from_plain(state, map_location)
+            check_attributes(type(self), state)
             state["device"] = self._check_device(state["device"], map_location)
             vars(self).update(state)
             return

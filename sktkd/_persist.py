@@ -55,13 +55,29 @@ def _plain_tensor(tensor):
 
 
 def loading_with_skops():
-    """Whether skops is the caller: it builds objects from its own Python frames."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_globals.get("__name__", "").startswith("skops."):
-            return True
-        frame = frame.f_back
-    return False
+    """Whether skops builds the object whose ``__setstate__`` asks.
+
+    skops's loader calls ``__setstate__`` from its own Python frame; unpickling
+    calls it from pickle's (C) machinery, whatever called ``pickle.load`` (skops's
+    pickle-to-skops converter among them).
+    """
+    caller = sys._getframe(2)  # 0: here, 1: __setstate__, 2: whoever called it
+    return caller.f_globals.get("__name__", "").startswith("skops.io")
+
+
+def check_attributes(cls, state):
+    """Refuse a loaded state whose keys would shadow methods of ``cls``.
+
+    A skops file gives each object its attributes; an attribute named like a
+    method (``predict``, ``forward``) would replace it with whatever callable
+    the file names.
+    """
+    shadowing = sorted(k for k in state if callable(getattr(cls, k, None)))
+    if shadowing:
+        raise TypeError(
+            f"The stored state of {cls.__name__} sets {shadowing}, which are its methods: "
+            "refusing to load it."
+        )
 
 
 class _Encoder:
@@ -141,9 +157,8 @@ class _Decoder:
     def __call__(self, value):
         if type(value) is dict and len(value) == 1 and _OBJECT in value:
             return self.build(value[_OBJECT])
-        if type(value) is dict and len(value) == 1 and _ESCAPED in value:
-            value = value[_ESCAPED]
-            return type(value)((k, self(v)) for k, v in value.items())
+        if type(value) is dict and len(value) == 1 and type(value.get(_ESCAPED)) is dict:
+            return {k: self(v) for k, v in value[_ESCAPED].items()}
         if type(value) in (dict, OrderedDict):
             return type(value)((k, self(v)) for k, v in value.items())
         if type(value) in (list, tuple):
@@ -175,10 +190,11 @@ class _Decoder:
                 raise TypeError(f"Not a torch dtype: {record['dtype']!r}.")
             tensor = torch.from_numpy(array)
             if tensor.dtype != dtype:  # stored as bytes
-                shape = record["shape"]
-                empty = tensor.numel() == 0
-                tensor = torch.empty(shape, dtype=dtype) if empty else tensor.view(dtype)
-                tensor = tensor.reshape(shape)
+                shape = [int(n) for n in record["shape"]]
+                if tensor.numel() == 0 and 0 in shape:
+                    tensor = torch.empty(shape, dtype=dtype)
+                else:
+                    tensor = tensor.view(dtype).reshape(shape)
             tensor = tensor.to(self.device(record["device"]))
             if record["parameter"]:
                 tensor = nn.Parameter(tensor, requires_grad=record["requires_grad"])
@@ -188,7 +204,9 @@ class _Decoder:
         elif kind == "module":
             module = record["type"].__new__(record["type"])
             self.objects[index] = module  # before its state: a module may reach itself
-            module.__setstate__(self(record["state"]))
+            state = self(record["state"])
+            check_attributes(record["type"], state)
+            module.__setstate__(state)
         elif kind == "optimizer":
             optimizer = record["type"].__new__(record["type"])
             self.objects[index] = optimizer

@@ -36,9 +36,9 @@ def untensor(X):
     if hasattr(X, "__dask_graph__"):
         raise TypeError(
             f"Got a dask collection ({name}); sktkd trains and predicts on data in memory. "
-            "Pass X.compute() if it fits; to train on data that does not, call partial_fit "
-            "on one block at a time; to predict, X.map_blocks(model.predict, drop_axis=1). "
-            "See the user guide, 'Scaling out'."
+            "Pass it computed (.compute()) if it fits; to train on data that does not, call "
+            "partial_fit on one block at a time; to predict, X.map_blocks(model.predict, "
+            "drop_axis=1, dtype=model.classes_.dtype). See the user guide, 'Scaling out'."
         )
     if isinstance(X, torch.utils.data.Dataset):
         raise TypeError(

@@ -1,11 +1,13 @@
 """Teachers: fitting them, asking them once, and aligning their classes by label."""
 
+import pickle
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
 from scipy.special import log_softmax
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
@@ -50,11 +52,30 @@ def _skorch_net(teacher):
 
 
 def _teacher_input(teacher, X):
-    """``X`` as ``teacher`` takes it: a skorch net, like a torch module, computes in float32."""
-    if _skorch_net(teacher) is None:
+    """``X`` as ``teacher`` takes it: a skorch net (also at the end of a pipeline),
+    like a torch module, computes in float32, whatever the numbers' type."""
+    if not isinstance(_final_estimator(teacher), NeuralNet):
         return X
     array = np.asarray(X)
-    return array.astype(np.float32) if array.dtype == np.float64 else X
+    numeric = np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    return array.astype(np.float32) if numeric and array.dtype != np.float32 else X
+
+
+def _cached(memory, func, *args, **kwargs):
+    """``func(*args)`` through ``memory`` (a ``joblib.Memory``, or ``None``: no cache)."""
+    if memory is None:
+        return func(*args, **kwargs)
+    try:
+        try:
+            cached = memory.cache(func, ignore=list(kwargs))
+        except TypeError:  # an object with joblib.Memory's cache, without its options
+            cached = memory.cache(func)
+        return cached(*args, **kwargs)
+    except pickle.PicklingError as exc:  # joblib pickles the arguments to key them
+        raise ValueError(
+            "teacher_memory cannot make a key of this teacher: joblib could not pickle it "
+            f"({str(exc)[:200]}). Use teacher_memory=None."
+        ) from None
 
 
 def _fit_clone(teacher, X, y, fit_params):
@@ -82,8 +103,8 @@ def fit_teacher(teacher, X, y, sample_weight=None, memory=None):
                 "FrozenEstimator(fitted_teacher)."
             )
         fit_params["sample_weight"] = sample_weight
-    fit = _fit_clone if memory is None or not is_refittable(teacher) else memory.cache(_fit_clone)
-    return fit(teacher, _teacher_input(teacher, X), y, fit_params)
+    memory = memory if is_refittable(teacher) else None
+    return _cached(memory, _fit_clone, teacher, _teacher_input(teacher, X), y, fit_params)
 
 
 def _describe(teacher):
@@ -114,11 +135,12 @@ def _final_estimator(teacher):
             return teacher
 
 
-def _scores(teacher, X, X_array):
+def _scores(teacher, X, X_array, row_numbers=None):
     """Logits (or log-probabilities) of one teacher and the labels of its columns.
 
     ``X`` goes to scikit-learn teachers as given; ``X_array``, its validated
     array, to a torch module in the dtype of the module's parameters.
+    ``row_numbers``: those of the rows in the user's ``X``, for messages.
     """
     net = _skorch_net(teacher)
     if net is not None and not hasattr(net, "classes_"):  # a plain NeuralNet: its network
@@ -126,17 +148,20 @@ def _scores(teacher, X, X_array):
             raise NotFittedError(f"The teacher skorch net {_describe(net)} is not fitted.")
         teacher = net.module_
     if isinstance(teacher, torch.nn.Module):
-        return _network_logits(teacher, X_array), None
+        return _network_logits(teacher, X_array, row_numbers), None
     if not hasattr(teacher, "classes_"):
         raise TypeError(f"The teacher {teacher!r} has no classes_; is it fitted?")
     classes = np.asarray(teacher.classes_)
     method = _output_method(teacher, len(classes))
-    output = getattr(teacher, method)(_teacher_input(teacher, X))
-    output = check_output(output, method, teacher, len(X_array), len(classes))
+    try:
+        output = getattr(teacher, method)(_teacher_input(teacher, X))
+    except RuntimeError as exc:  # torch's, from a network inside
+        raise ValueError(f"The teacher {_describe(teacher)}.{method} failed: {exc}") from exc
+    output = check_output(output, method, teacher, len(X_array), len(classes), row_numbers)
     return _as_logits(output, method), classes
 
 
-def _network_logits(network, X_array):
+def _network_logits(network, X_array, row_numbers=None):
     """The logits of a teacher network, checked; its modes are left as they were.
 
     A network returning a dict (or an object) holding ``logits``, as Hugging
@@ -154,7 +179,12 @@ def _network_logits(network, X_array):
                 f"The teacher network {_describe(network)} returned a {type(out).__name__}; "
                 "it must return a tensor of logits (or a dict holding 'logits')."
             )
-        logits = out.float().cpu().numpy()
+        # Rows of probabilities sum to 1 up to the rounding of the output's type.
+        tolerance = (
+            max(1e-5, torch.finfo(out.dtype).eps * out.shape[-1]) if out.is_floating_point() else 0
+        )
+        low_precision = out.dtype in (torch.float16, torch.bfloat16)  # numpy lacks bfloat16
+        logits = (out.float() if low_precision else out).cpu().numpy()
     except RuntimeError as exc:
         raise ValueError(
             f"The teacher network failed on input of shape {X_array.shape}: {exc}"
@@ -162,11 +192,11 @@ def _network_logits(network, X_array):
     finally:
         for m, mode in zip(network.modules(), modes, strict=True):
             m.training = mode
-    logits = check_output(logits, "forward", network, len(X_array))
+    logits = check_output(logits, "forward", network, len(X_array), row_numbers=row_numbers)
     # A final softmax would make probabilities pass for logits: soft labels far
     # flatter than the teacher's. (A final log-softmax is fine: log-probabilities
     # are logits up to a constant per row.)
-    if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1, atol=1e-4):
+    if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1, atol=tolerance):
         raise ValueError(
             f"The teacher network {_describe(network)} returns probabilities (a final "
             "softmax); it must return logits or log-probabilities. Remove the final "
@@ -189,14 +219,19 @@ def _output_method(teacher, n_classes):
     return "decision_function"
 
 
-def check_output(output, method, teacher, n_rows, n_classes=None):
+def check_output(output, method, teacher, n_rows, n_classes=None, row_numbers=None):
     """A teacher's output as a float64 array, checked like ``teacher_proba``.
 
     Finite; one row per input row; one column per class of the teacher
     (``n_classes``; a binary ``decision_function`` may return one score per
     row); probabilities non-negative with rows summing to 1. Raises a
-    ``ValueError`` naming the teacher and the method otherwise.
+    ``ValueError`` naming the teacher and the method otherwise, and the first
+    bad row by its number in ``row_numbers`` (default: its position).
     """
+
+    def number(row):
+        return int(row if row_numbers is None else row_numbers[row])
+
     source = "teacher_proba" if teacher is None else f"{_describe(teacher)}.{method}"
     try:
         output = np.asarray(output, dtype=np.float64)
@@ -233,7 +268,7 @@ def check_output(output, method, teacher, n_rows, n_classes=None):
     if bad.any():
         raise ValueError(
             f"{source} returned NaN or infinite values in {int(bad.sum())} rows (first: "
-            f"row {int(np.argmax(bad))}); soft labels must be finite."
+            f"row {number(np.argmax(bad))}); soft labels must be finite."
         )
     if method == "predict_proba":
         if (output < 0).any():
@@ -242,7 +277,7 @@ def check_output(output, method, teacher, n_rows, n_classes=None):
         if not np.allclose(sums, 1.0, rtol=0, atol=_SUM_TOLERANCE):
             row = int(np.argmax(np.abs(sums - 1.0)))
             raise ValueError(
-                f"The rows of {source} must sum to 1; row {row} sums to {sums[row]:.6g}."
+                f"The rows of {source} must sum to 1; row {number(row)} sums to {sums[row]:.6g}."
             )
     return output
 
@@ -260,7 +295,7 @@ def _as_logits(output, method):
     return output
 
 
-def _align(scores, teacher_classes, classes, teacher, warn=True):
+def _align(scores, teacher_classes, classes, teacher):
     """Columns of ``scores`` reordered to ``classes``, matched by label."""
     if teacher_classes is None:
         if scores.shape[1] != len(classes):
@@ -277,15 +312,18 @@ def _align(scores, teacher_classes, classes, teacher, warn=True):
             f"The teacher {teacher!r} does not know the classes {missing} found in y; "
             f"its classes_ are {teacher_classes.tolist()}."
         )
-    if len(teacher_classes) > len(classes) and warn:
+    return scores[:, [position[label] for label in classes.tolist()]]
+
+
+def _warn_if_extra_classes(teacher_classes, classes):
+    extra = sorted(set(teacher_classes.tolist()) - set(classes.tolist()))
+    if extra and not set(classes.tolist()) - set(teacher_classes.tolist()):
         warnings.warn(
-            f"The teacher knows classes absent from y "
-            f"({sorted(set(position) - set(classes.tolist()))}); its probabilities are "
+            f"The teacher knows classes absent from y ({extra}); its probabilities are "
             "renormalised over the classes of y.",
             UserWarning,
             stacklevel=4,
         )
-    return scores[:, [position[label] for label in classes.tolist()]]
 
 
 def _combine(log_probas, weights):
@@ -297,7 +335,7 @@ def _combine(log_probas, weights):
         return np.log(mean_proba).astype(np.float32)
 
 
-def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None):
+def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None, row_numbers=None):
     """Teacher logits for every row of ``X``, columns in the order of ``classes``.
 
     Several teachers are averaged in probability space, with ``weights``. A
@@ -305,24 +343,33 @@ def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None):
     chunk of rows at a time (see :func:`sktkd._modules.row_chunks`), so that
     neither their temporaries nor a network's device memory grow with ``X``.
     ``memory`` (a ``joblib.Memory``) caches the logits, keyed by the teachers
-    and the rows.
+    and the rows. ``row_numbers``: those of the rows in the user's ``X``, for
+    messages.
     """
-    if memory is not None and memory.location is not None:
-        return memory.cache(teacher_logits)(teacher, X, X_array, classes, weights)
     teachers = teacher if isinstance(teacher, list) else [teacher]
+    for one in teachers:  # said on every fit, also when the logits come from the cache
+        known = getattr(_skorch_net(one) or one, "classes_", None)
+        if known is not None and not isinstance(one, torch.nn.Module):
+            _warn_if_extra_classes(np.asarray(known), classes)
+    args = teachers, X, X_array, classes, weights
+    return _cached(memory, _teacher_logits, *args, row_numbers=row_numbers)
+
+
+def _teacher_logits(teachers, X, X_array, classes, weights, row_numbers=None):
     logits = np.empty((len(X_array), len(classes)), dtype=np.float32)
     chunks = row_chunks(len(X_array), X_array.shape[1])
-    for i, rows in enumerate(chunks):
+    numbers = np.arange(len(X_array)) if row_numbers is None else np.asarray(row_numbers)
+    for rows in chunks:
         X_rows = X if len(chunks) == 1 else _safe_indexing(X, rows)
-        scores = [(_scores(t, X_rows, X_array[rows]), t) for t in teachers]
         log_probas = [
-            log_softmax(_align(*score, classes, t, warn=i == 0), axis=1) for score, t in scores
+            log_softmax(_align(*_scores(t, X_rows, X_array[rows], numbers[rows]), classes, t), 1)
+            for t in teachers
         ]
         logits[rows] = _combine(log_probas, weights)
     return logits
 
 
-def _out_of_fold(teacher, X, y, cv, method, params, n_jobs):
+def _out_of_fold(teacher, X, y, cv, method, params, n_jobs=None):
     return cross_val_predict(teacher, X, y, cv=cv, method=method, params=params, n_jobs=n_jobs)
 
 
@@ -349,8 +396,16 @@ def out_of_fold_logits(
             )
         method = _output_method(one, n_classes)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
-        predict = _out_of_fold if memory is None else memory.cache(_out_of_fold, ignore=["n_jobs"])
-        out = predict(one, _teacher_input(one, X), y, cv, method, params, n_jobs)
+        if isinstance(_final_estimator(one), NeuralNet) and not is_classifier(one):
+            raise ValueError(
+                f"teacher_cv needs a classifier to refit on folds; the skorch net "
+                f"{_describe(one)} is a plain NeuralNet (no classes_): use a "
+                "NeuralNetClassifier, or teacher_cv=None."
+            )
+        # A generator of splits is used once, and cannot be part of a key.
+        fold_memory = memory if isinstance(cv, Integral) or hasattr(cv, "split") else None
+        args = one, _teacher_input(one, X), y, cv, method, params
+        out = _cached(fold_memory, _out_of_fold, *args, n_jobs=n_jobs)
         out = check_output(out, method, one, len(y), n_classes)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     logits = _combine(log_probas, weights)

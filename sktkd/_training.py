@@ -238,6 +238,7 @@ def drop_training_data(net):
     net, so nothing reads them again.
     """
     net.train_split = None
+    net.iterator_train__generator = None  # the batch order's (its pickle differs each time)
     for _, callback in net.callbacks_:
         scoring = getattr(callback, "scoring", None)
         if isinstance(scoring, _ValidationScore):  # per-row weights and teacher classes

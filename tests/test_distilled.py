@@ -813,3 +813,34 @@ def test_a_grid_search_on_a_dask_cluster_equals_the_sequential_one(data):
     assert on_dask.best_params_ == sequential.best_params_
     for key in ("mean_test_score", "std_test_score", "rank_test_score"):
         np.testing.assert_array_equal(on_dask.cv_results_[key], sequential.cv_results_[key])
+
+
+def test_teacher_memory_edges(data, tmp_path):
+    """Round two: a path, a duck-typed memory, a generator of folds, an unpicklable teacher,
+    a warning said again when the logits come from the cache, a fitted sktkd teacher."""
+    import pathlib
+
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data
+
+    class DuckMemory:
+        def cache(self, func):
+            return func
+
+    for memory in (pathlib.Path(tmp_path), DuckMemory()):
+        DistilledClassifier(GaussianNB(), teacher_memory=memory, **FAST).fit(X, y)
+    folds = KFold(3).split(X)  # used once, never a key
+    DistilledClassifier(GaussianNB(), teacher_cv=folds, teacher_memory=str(tmp_path), **FAST).fit(
+        X, y
+    )
+    unpicklable = make_pipeline(FunctionTransformer(lambda Z: Z), GaussianNB())
+    with pytest.raises(ValueError, match="teacher_memory cannot make a key"):
+        DistilledClassifier(unpicklable, teacher_memory=str(tmp_path), **FAST).fit(X, y)
+    wider = FrozenEstimator(GaussianNB().fit(X, y))
+    for _ in range(2):  # the second fit's logits come from the cache
+        with pytest.warns(UserWarning, match="classes absent from y"):
+            DistilledClassifier(wider, teacher_memory=str(tmp_path), **FAST).fit(X[y < 2], y[y < 2])
+    fitted = DistilledClassifier(GaussianNB(), **FAST).fit(X, y)
+    assert joblib.hash(fitted) == joblib.hash(fitted)  # a key that serves again

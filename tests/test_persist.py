@@ -261,3 +261,50 @@ def test_validation_rows_weights_and_teacher_classes_are_dropped_after_fit(data)
     scorings = [s for s in scorings if hasattr(s, "teacher_codes")]
     assert len(scorings) == 2
     assert all(s.weights is None and s.teacher_codes is None for s in scorings)
+
+
+def test_skops_converts_a_pickle_of_either_estimator(data, tmp_path):
+    """skops's own converter unpickles sktkd's bytes: it is pickle's caller, not skops.io."""
+    sio = pytest.importorskip("skops.io")
+    from skops.cli._convert import _convert_file
+
+    X, y = data
+    model = TransferClassifier(random_state=0, **FAST).fit(X, y)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
+    _convert_file(tmp_path / "model.pkl", tmp_path / "model.skops")
+    data_ = (tmp_path / "model.skops").read_bytes()
+    loaded = sio.loads(data_, trusted=sio.get_untrusted_types(data=data_))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_skops_refuses_attributes_that_shadow_methods(data, monkeypatch):
+    """A file naming a callable as an attribute called like a method would run it later."""
+    sio = pytest.importorskip("skops.io")
+    X, y = data
+    model = TransferClassifier(random_state=0, **FAST).fit(X, y)
+    getstate = Net.__getstate__
+    monkeypatch.setattr(Net, "__getstate__", lambda net: {**getstate(net), "parameter_count": len})
+    forged = sio.dumps(model)
+    monkeypatch.undo()
+    with pytest.raises(Exception, match="parameter_count.*methods"):
+        sio.loads(forged, trusted=sio.get_untrusted_types(data=forged))
+    state = {**model.__getstate__(), "predict": len}  # sibling: the estimator's own
+    with pytest.raises(TypeError, match="predict.*methods"):
+        TransferClassifier.__new__(TransferClassifier).__setstate__(state)
+
+
+def relu(x):
+    return torch.relu(x)
+
+
+def test_the_architecture_names_functions_not_their_addresses(data):
+    """Issue: partial_fit after loading in another process saw module__activation 'changed'
+    (its repr holds an address)."""
+    X, y = data
+    model = DistilledClassifier(
+        GaussianNB(), module__activation=lambda: nn.ReLU(), random_state=0, max_epochs=2
+    ).fit(X, y)
+    assert "0x" not in str(model.net_.architecture_)
+    from sktkd._base import describe
+
+    assert describe(relu) == f"{__name__}.relu"

@@ -406,3 +406,60 @@ def test_teachers_are_asked_a_bounded_chunk_of_rows_at_a_time(monkeypatch):
     with torch.no_grad():
         expected = torch.log_softmax(net(torch.tensor(X, dtype=torch.float32)), 1).exp().numpy()
     np.testing.assert_allclose(softmax(logits), (expected + [0.2, 0.3, 0.5]) / 2, rtol=1e-5)
+
+
+def test_skorch_teachers_get_float32_from_any_numbers_and_inside_pipelines(task):
+    """Round two: ints, bytes and float16 reached the net as they were; so did a pipeline's X."""
+    skorch = pytest.importorskip("skorch")
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = task
+    net = skorch.NeuralNetClassifier(
+        small_net, criterion=torch.nn.CrossEntropyLoss, max_epochs=1, verbose=0, train_split=None
+    )
+    for X_given in (
+        np.round(X * 10).astype(np.int64),
+        (X > 0).astype(np.uint8),
+        X.astype(np.float16),
+    ):
+        fitted = fit_teacher(net, X_given, y)
+        assert teacher_logits(fitted, X_given, X_given.astype(float), np.arange(3)).shape == (
+            120,
+            3,
+        )
+    piped = fit_teacher(make_pipeline(FunctionTransformer(), net), X, y)
+    assert teacher_logits(piped, X, X, np.arange(3)).shape == (120, 3)
+
+
+def test_a_plain_skorch_net_cannot_be_refitted_on_folds(task):
+    skorch = pytest.importorskip("skorch")
+    X, y = task
+    plain = skorch.NeuralNet(small_net, criterion=torch.nn.CrossEntropyLoss, verbose=0)
+    with pytest.raises(ValueError, match="teacher_cv needs a classifier"):
+        out_of_fold_logits(plain, X, y, cv=3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_softmax_is_refused_in_half_precision_too(dtype, task):
+    X, _ = task
+    net = torch.nn.Sequential(small_net(), torch.nn.Softmax(1)).to(dtype)
+    with pytest.raises(ValueError, match="returns probabilities"):
+        teacher_logits(net, X, X, np.arange(3))
+
+
+def test_errors_name_the_row_of_the_users_X(monkeypatch):
+    """Round two: rows were numbered within a chunk or within the rows asked."""
+    monkeypatch.setattr("sktkd._modules.CHUNK_VALUES", 2 * 10)  # chunks of 10 rows
+    X = np.repeat(np.arange(40.0)[:, None], 2, axis=1)  # each row holds its number
+    proba = np.full((40, 3), 1 / 3)
+    proba[25] = np.nan
+
+    class ByRow(RecordedTeacher):
+        def predict_proba(self, X):
+            return self.proba[X[:, 0].astype(int)]
+
+    teacher = ByRow([0, 1, 2], proba)
+    with pytest.raises(ValueError, match="first: row 25"):
+        teacher_logits(teacher, X, X, np.arange(3))
+    with pytest.raises(ValueError, match="first: row 125"):
+        teacher_logits(teacher, X, X, np.arange(3), row_numbers=np.arange(100, 140))
