@@ -115,8 +115,10 @@ class DistilledClassifier(NeuralClassifierBase):
         the teacher once per fold, not once per candidate, also across
         processes sharing the directory. ``FrozenEstimator`` and other
         teachers that are not fitted here are only asked through the cache.
-        The key is the teacher pickled (it must pickle; the code of its class is
-        not part of it) and the rows: with ``early_stopping`` and
+        The key is the teacher pickled (the code of its class is not part of it;
+        a teacher that does not pickle, such as a class of a script's
+        ``__main__`` in a worker process, goes without the cache, with a
+        warning) and the rows: with ``early_stopping`` and
         ``random_state=None`` each fit holds out other rows, so the teacher's
         rows differ and the cache never serves. ``None``: no cache.
     n_jobs : int or None, default=None

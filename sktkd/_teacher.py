@@ -1,5 +1,6 @@
 """Teachers: fitting them, asking them once, and aligning their classes by label."""
 
+import itertools
 import pickle
 import warnings
 from numbers import Integral
@@ -62,7 +63,8 @@ def _teacher_input(teacher, X):
 
 
 def _cached(memory, func, *args, **kwargs):
-    """``func(*args)`` through ``memory`` (a ``joblib.Memory``, or ``None``: no cache)."""
+    """``func(*args)`` through ``memory`` (a ``joblib.Memory``, or ``None``: no cache);
+    without it, with a warning, when the arguments cannot be pickled into a key."""
     if memory is None:
         return func(*args, **kwargs)
     try:
@@ -72,10 +74,14 @@ def _cached(memory, func, *args, **kwargs):
             cached = memory.cache(func)
         return cached(*args, **kwargs)
     except pickle.PicklingError as exc:  # joblib pickles the arguments to key them
-        raise ValueError(
-            "teacher_memory cannot make a key of this teacher: joblib could not pickle it "
-            f"({str(exc)[:200]}). Use teacher_memory=None."
-        ) from None
+        # A class defined in a script's __main__ does not pickle in a worker process.
+        warnings.warn(
+            "teacher_memory cannot make a key of this teacher, since joblib could not pickle "
+            f"it ({str(exc)[:200]}); it is fitted and asked without the cache.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return func(*args, **kwargs)
 
 
 def _fit_clone(teacher, X, y, fit_params):
@@ -167,7 +173,9 @@ def _network_logits(network, X_array, row_numbers=None):
     A network returning a dict (or an object) holding ``logits``, as Hugging
     Face models do, gives those.
     """
-    weight = next(network.parameters(), torch.empty(0))  # inputs take its device and dtype
+    # Inputs take the device and floating type of its weights (or buffers).
+    tensors = itertools.chain(network.parameters(), network.buffers())
+    weight = next((t for t in tensors if t.is_floating_point()), torch.empty(0))
     modes = [m.training for m in network.modules()]
     network.eval()
     try:
@@ -185,6 +193,9 @@ def _network_logits(network, X_array, row_numbers=None):
         )
         low_precision = out.dtype in (torch.float16, torch.bfloat16)  # numpy lacks bfloat16
         logits = (out.float() if low_precision else out).cpu().numpy()
+        if logits.ndim == 1 or logits.shape[1:] == (1,):  # one logit s of the second class
+            score = logits.reshape(len(logits))
+            logits = np.column_stack([np.zeros_like(score), score])  # [0, s], as a binary score
     except RuntimeError as exc:
         raise ValueError(
             f"The teacher network failed on input of shape {X_array.shape}: {exc}"

@@ -463,3 +463,31 @@ def test_errors_name_the_row_of_the_users_X(monkeypatch):
         teacher_logits(teacher, X, X, np.arange(3))
     with pytest.raises(ValueError, match="first: row 125"):
         teacher_logits(teacher, X, X, np.arange(3), row_numbers=np.arange(100, 140))
+
+
+@pytest.mark.parametrize("shape", ["(n,)", "(n, 1)"])
+def test_a_binary_teacher_network_with_one_logit(shape):
+    """Round two: a network trained with BCEWithLogitsLoss gives one logit s: [0, s]."""
+    net = torch.nn.Linear(2, 1)
+    if shape == "(n,)":
+        net = torch.nn.Sequential(net, torch.nn.Flatten(0))
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    with torch.no_grad():
+        s = net(torch.tensor(X, dtype=torch.float32)).reshape(-1).numpy()
+    p = softmax(teacher_logits(net, X, X, np.array([0, 1])))
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-s)), rtol=1e-5)
+
+
+def test_a_teacher_network_of_buffers_gets_their_type():
+    """Round two: a network whose only tensors are float64 buffers got float32 input."""
+
+    class Fixed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("weight", torch.ones(2, 3, dtype=torch.float64))
+
+        def forward(self, X):
+            return X @ self.weight
+
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    assert teacher_logits(Fixed(), X, X, np.arange(3)).shape == (4, 3)
