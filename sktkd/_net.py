@@ -154,9 +154,9 @@ class Net(NeuralNet):
 
     def __setstate__(self, state):
         if "__cuda_dependent_attributes__" not in state:  # from skops: arrays and types
+            check_attributes(type(self), state)
             map_location = get_map_location(state["device"])
             state = from_plain(state, map_location)
-            check_attributes(type(self), state)
             state["device"] = self._check_device(state["device"], map_location)
             vars(self).update(state)
             return
