@@ -678,7 +678,7 @@ class DistilledClassifier(NeuralClassifierBase):
                 memory,
                 row_numbers=asked,
             )
-        return logits[kept]
+        return logits if kept.all() else logits[kept]
 
     def _warn_if_soft_labels_are_hard(self, soft, codes):
         """Warn when the soft term can only repeat the labels.
