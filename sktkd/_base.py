@@ -104,10 +104,14 @@ def training_rows(valid, *arrays):
 
 
 def describe(value):
-    """``repr(value)``, but a function or class by its name: its repr holds an address
-    that changes from one process to the next."""
-    if callable(value) and hasattr(value, "__qualname__") and hasattr(value, "__module__"):
-        return f"{value.__module__}.{value.__qualname__}"
+    """``repr(value)``, but a module-level function or class by its name: its repr
+    holds an address that changes from one process to the next. (A lambda or a
+    closure keeps its repr: two of them may share a name.)"""
+    if isinstance(value, functools.partial):
+        return f"partial({describe(value.func)}, {value.args!r}, {value.keywords!r})"
+    name = getattr(value, "__qualname__", None)
+    if callable(value) and isinstance(name, str) and "<" not in name:
+        return f"{getattr(value, '__module__', '')}.{name}"
     return repr(value)
 
 

@@ -115,7 +115,8 @@ class DistilledClassifier(NeuralClassifierBase):
         the teacher once per fold, not once per candidate, also across
         processes sharing the directory. ``FrozenEstimator`` and other
         teachers that are not fitted here are only asked through the cache.
-        The key is the teacher pickled (the code of its class is not part of it;
+        The key is the teacher pickled, tensors by value (the code of its class
+        and of the functions it calls are not part of it;
         a teacher that does not pickle, such as a class of a script's
         ``__main__`` in a worker process, goes without the cache, with a
         warning) and the rows: with ``early_stopping`` and
@@ -645,11 +646,11 @@ class DistilledClassifier(NeuralClassifierBase):
             return check_teacher_proba(teacher_proba, len(Xv), self.classes_, kept)
         check_teacher(self.teacher)
         labelled = (codes >= 0) & ~valid
-        rows = np.flatnonzero(labelled)
-        X_lab = X if labelled.all() else _safe_indexing(X, rows)
-        weight_lab = None if sample_weight is None else sample_weight[rows]
         memory = self._teacher_memory()
-        if not reuse_teacher:
+        if not reuse_teacher:  # a teacher fitted here gets its rows as an array of their own
+            rows = np.flatnonzero(labelled)
+            X_lab = X if labelled.all() else _safe_indexing(X, rows)
+            weight_lab = None if sample_weight is None else sample_weight[rows]
             self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab, memory)
         logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
         if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
@@ -664,19 +665,18 @@ class DistilledClassifier(NeuralClassifierBase):
                 self.classes_,
                 memory,
                 self.n_jobs,
+                row_numbers=rows,
             )
         asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
         if len(asked):
-            every = len(asked) == len(Xv)  # then no copies of X
-            X_asked = X if every else _safe_indexing(X, asked)
             logits[asked] = teacher_logits(
                 self.teacher_,
-                X_asked,
-                Xv if every else Xv[asked],
+                X,
+                Xv,
                 self.classes_,
                 self.teacher_weights,
                 memory,
-                row_numbers=asked,
+                rows=None if len(asked) == len(Xv) else asked,
             )
         return logits if kept.all() else logits[kept]
 

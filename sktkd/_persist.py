@@ -23,6 +23,7 @@ parameters) and objects outside these kinds stay as they are, for skops to
 store or refuse.
 """
 
+import inspect
 import sys
 import warnings
 from collections import OrderedDict, defaultdict
@@ -38,6 +39,7 @@ _RECORDS = "sktkd.records"
 _ESCAPED = "sktkd.dict"  # {_ESCAPED: d}: the user's dict d, holding one of these keys
 _TORCH = (torch.Tensor, nn.Module, torch.optim.Optimizer, torch.Generator)
 _HOLDERS = (Callback, LRScheduler)  # plain objects that may hold torch objects
+_KINDS = {"module": nn.Module, "optimizer": torch.optim.Optimizer, "object": _HOLDERS}
 
 
 def _attributes(holder):
@@ -55,14 +57,14 @@ def _plain_tensor(tensor):
 
 
 def loading_with_skops():
-    """Whether skops builds the object whose ``__setstate__`` asks.
+    """Whether skops (or a record skops read) builds the object whose ``__setstate__`` asks.
 
-    skops's loader calls ``__setstate__`` from its own Python frame; unpickling
-    calls it from pickle's (C) machinery, whatever called ``pickle.load`` (skops's
-    pickle-to-skops converter among them).
+    skops's loader, and the decoder of records below, call ``__setstate__`` from
+    their own Python frames; unpickling calls it from pickle's (C) machinery,
+    whatever called ``pickle.load`` (skops's pickle-to-skops converter among them).
     """
     caller = sys._getframe(2)  # 0: here, 1: __setstate__, 2: whoever called it
-    return caller.f_globals.get("__name__", "").startswith("skops.io")
+    return caller.f_globals.get("__name__", "").startswith(("skops.io", __name__))
 
 
 def check_attributes(cls, state):
@@ -72,7 +74,7 @@ def check_attributes(cls, state):
     method (``predict``, ``forward``) would replace it with whatever callable
     the file names.
     """
-    shadowing = sorted(k for k in state if callable(getattr(cls, k, None)))
+    shadowing = sorted(k for k in state if inspect.isfunction(inspect.getattr_static(cls, k, None)))
     if shadowing:
         raise TypeError(
             f"The stored state of {cls.__name__} sets {shadowing}, which are its methods: "
@@ -84,7 +86,7 @@ class _Encoder:
     def __init__(self):
         # The memo keeps what it saw alive, as pickle's does: an object made by a
         # __getstate__ and freed would hand its id to a later, different one.
-        self.records, self.memo, self.alive = [], {}, []
+        self.records, self.memo, self.alive, self.escaped = [], {}, [], False
 
     def __call__(self, value):
         if isinstance(value, _TORCH + _HOLDERS):
@@ -101,7 +103,10 @@ class _Encoder:
         if type(value) in (dict, OrderedDict):
             encoded = type(value)((k, self(v)) for k, v in value.items())
             # A dict of the user's that looks like a reference stays a dict.
-            return {_ESCAPED: encoded} if {_OBJECT, _ESCAPED} & value.keys() else encoded
+            if {_OBJECT, _ESCAPED} & value.keys():
+                self.escaped = True
+                return {_ESCAPED: encoded}
+            return encoded
         if type(value) in (list, tuple):
             return type(value)(self(v) for v in value)
         return value
@@ -145,7 +150,7 @@ def to_plain(state):
     """``state`` (a ``__getstate__`` dict) with its torch objects as plain records."""
     encode = _Encoder()
     plain = {k: encode(v) for k, v in state.items()}
-    if encode.records:
+    if encode.records or encode.escaped:
         plain[_RECORDS] = encode.records
     return plain
 
@@ -157,8 +162,12 @@ class _Decoder:
     def __call__(self, value):
         if type(value) is dict and len(value) == 1 and _OBJECT in value:
             return self.build(value[_OBJECT])
-        if type(value) is dict and len(value) == 1 and type(value.get(_ESCAPED)) is dict:
-            return {k: self(v) for k, v in value[_ESCAPED].items()}
+        if (
+            type(value) is dict
+            and len(value) == 1
+            and type(value.get(_ESCAPED)) in (dict, OrderedDict)
+        ):
+            return type(value[_ESCAPED])((k, self(v)) for k, v in value[_ESCAPED].items())
         if type(value) in (dict, OrderedDict):
             return type(value)((k, self(v)) for k, v in value.items())
         if type(value) in (list, tuple):
@@ -182,6 +191,15 @@ class _Decoder:
             return self.objects[index]
         record = self.records[index]
         kind = record["kind"]
+        # A record builds only its kind: a type of another kind (a net, say, whose
+        # __setstate__ would unpickle bytes) is refused.
+        base = _KINDS.get(kind)
+        if base is not None and not (
+            isinstance(record["type"], type) and issubclass(record["type"], base)
+        ):
+            raise TypeError(
+                f"A stored {kind} record names {record['type']!r}: refusing to load it."
+            )
         if kind == "tensor":
             array = record["data"]
             array = array if array.flags.writeable else array.copy()
@@ -222,6 +240,7 @@ class _Decoder:
             holder = record["type"].__new__(record["type"])
             self.objects[index] = holder
             state = self(record["state"])
+            check_attributes(record["type"], state)
             if hasattr(holder, "__setstate__"):
                 holder.__setstate__(state)
             else:

@@ -7,6 +7,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
+from joblib.hashing import NumpyHasher
 from scipy.special import log_softmax
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
@@ -53,38 +54,70 @@ def _skorch_net(teacher):
 
 
 def _teacher_input(teacher, X):
-    """``X`` as ``teacher`` takes it: a skorch net (also at the end of a pipeline),
-    like a torch module, computes in float32, whatever the numbers' type."""
+    """``X`` as ``teacher`` takes it: a skorch net, like a torch module, computes in float32.
+
+    A skorch net itself gets a float32 array from any numbers (a frame too: it
+    would take its columns for keyword arguments); a pipeline ending in one gets
+    an array of other numbers as float32, and a frame as it is (its steps may
+    select columns by name).
+    """
     if not isinstance(_final_estimator(teacher), NeuralNet):
+        return X
+    if _skorch_net(teacher) is None and not isinstance(X, np.ndarray):
         return X
     array = np.asarray(X)
     numeric = np.issubdtype(array.dtype, np.number) or array.dtype == bool
-    return array.astype(np.float32) if numeric and array.dtype != np.float32 else X
+    return array.astype(np.float32, copy=False) if numeric else X
 
 
-def _cached(memory, func, *args, **kwargs):
-    """``func(*args)`` through ``memory`` (a ``joblib.Memory``, or ``None``: no cache);
-    without it, with a warning, when the arguments cannot be pickled into a key."""
+class _TeacherHasher(NumpyHasher):
+    """joblib's hasher, with torch tensors hashed by their values: their own pickle
+    holds the address of their storage, a key that never serves again."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Tensor):
+            data = obj.detach().cpu()
+            data = data.float() if data.dtype in (torch.float16, torch.bfloat16) else data
+            return _tensor_key, (data.numpy(), str(obj.dtype), obj.requires_grad)
+        if isinstance(obj, torch.Generator):
+            return _tensor_key, (obj.get_state().numpy(), "generator", False)
+        if isinstance(obj, torch.optim.Optimizer):  # its state is keyed by tensors
+            return _tensor_key, (type(obj), obj.state_dict())
+        if isinstance(obj, NeuralNet):  # skorch pickles its network into bytes: its attributes
+            caches = getattr(obj, "_CACHES", ())
+            return _tensor_key, (type(obj), {k: v for k, v in vars(obj).items() if k not in caches})
+        return NotImplemented
+
+
+def _tensor_key(*args):  # what a hashed tensor stands for; never called
+    return args
+
+
+def _cached(memory, func, teacher, *args, **kwargs):
+    """``func(key, teacher, *args)`` through ``memory`` (a ``joblib.Memory``; ``None``:
+    no cache), keyed by ``key``, the teacher's hash, and the other arguments;
+    without the cache, with a warning, when the teacher cannot be pickled into a key."""
     if memory is None:
-        return func(*args, **kwargs)
+        return func(None, teacher, *args, **kwargs)
     try:
+        key = _TeacherHasher(hash_name="md5").hash(teacher)
         try:
-            cached = memory.cache(func, ignore=list(kwargs))
+            cached = memory.cache(func, ignore=["teacher", *kwargs])
         except TypeError:  # an object with joblib.Memory's cache, without its options
             cached = memory.cache(func)
-        return cached(*args, **kwargs)
-    except pickle.PicklingError as exc:  # joblib pickles the arguments to key them
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
         # A class defined in a script's __main__ does not pickle in a worker process.
         warnings.warn(
-            "teacher_memory cannot make a key of this teacher, since joblib could not pickle "
-            f"it ({str(exc)[:200]}); it is fitted and asked without the cache.",
+            "teacher_memory cannot make a key of this teacher, since it could not be "
+            f"pickled ({str(exc)[:200]}); it is fitted and asked without the cache.",
             UserWarning,
             stacklevel=5,
         )
-        return func(*args, **kwargs)
+        return func(None, teacher, *args, **kwargs)
+    return cached(key, teacher, *args, **kwargs)
 
 
-def _fit_clone(teacher, X, y, fit_params):
+def _fit_clone(key, teacher, X, y, fit_params):
     return clone(teacher).fit(X, y, **fit_params)
 
 
@@ -195,6 +228,12 @@ def _network_logits(network, X_array, row_numbers=None):
         logits = (out.float() if low_precision else out).cpu().numpy()
         if logits.ndim == 1 or logits.shape[1:] == (1,):  # one logit s of the second class
             score = logits.reshape(len(logits))
+            if len(score) >= 10 and ((score >= 0) & (score <= 1)).all():
+                raise ValueError(
+                    f"The teacher network {_describe(network)} returns one value in [0, 1] "
+                    "per row: a probability (a final sigmoid), not a logit. Remove the "
+                    "final sigmoid, or pass its probabilities as fit(X, y, teacher_proba=P)."
+                )
             logits = np.column_stack([np.zeros_like(score), score])  # [0, s], as a binary score
     except RuntimeError as exc:
         raise ValueError(
@@ -346,46 +385,57 @@ def _combine(log_probas, weights):
         return np.log(mean_proba).astype(np.float32)
 
 
-def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None, row_numbers=None):
-    """Teacher logits for every row of ``X``, columns in the order of ``classes``.
+def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None, rows=None):
+    """Teacher logits for the rows ``rows`` of ``X`` (all: ``None``), columns in the
+    order of ``classes``.
 
     Several teachers are averaged in probability space, with ``weights``. A
     class of probability 0 has the logit ``-inf``. The teachers are asked a
-    chunk of rows at a time (see :func:`sktkd._modules.row_chunks`), so that
-    neither their temporaries nor a network's device memory grow with ``X``.
+    chunk of rows at a time (see :func:`sktkd._modules.row_chunks`), taken
+    from ``X`` as they are asked, so that neither copies of ``X`` nor the
+    teachers' temporaries nor a network's device memory grow with ``X``.
     ``memory`` (a ``joblib.Memory``) caches the logits, keyed by the teachers
-    and the rows. ``row_numbers``: those of the rows in the user's ``X``, for
-    messages.
+    and the rows. Messages number rows as in ``X``.
     """
     teachers = teacher if isinstance(teacher, list) else [teacher]
     for one in teachers:  # said on every fit, also when the logits come from the cache
         known = getattr(_skorch_net(one) or one, "classes_", None)
         if known is not None and not isinstance(one, torch.nn.Module):
             _warn_if_extra_classes(np.asarray(known), classes)
-    args = teachers, X, X_array, classes, weights
-    return _cached(memory, _teacher_logits, *args, row_numbers=row_numbers)
+    return _cached(memory, _teacher_logits, teachers, X, X_array, classes, weights, rows)
 
 
-def _teacher_logits(teachers, X, X_array, classes, weights, row_numbers=None):
-    logits = np.empty((len(X_array), len(classes)), dtype=np.float32)
-    chunks = row_chunks(len(X_array), X_array.shape[1])
-    numbers = np.arange(len(X_array)) if row_numbers is None else np.asarray(row_numbers)
-    for rows in chunks:
-        X_rows = X if len(chunks) == 1 else _safe_indexing(X, rows)
+def _teacher_logits(key, teacher, X, X_array, classes, weights, rows):
+    n_rows = len(X_array) if rows is None else len(rows)
+    logits = np.empty((n_rows, len(classes)), dtype=np.float32)
+    chunks = row_chunks(n_rows, X_array.shape[1])
+    for chunk in chunks:
+        index = np.arange(n_rows)[chunk] if rows is None else np.asarray(rows)[chunk]
+        whole = rows is None and len(chunks) == 1
+        X_rows, X_array_rows = (X, X_array) if whole else (_safe_indexing(X, index), X_array[index])
         log_probas = [
-            log_softmax(_align(*_scores(t, X_rows, X_array[rows], numbers[rows]), classes, t), 1)
-            for t in teachers
+            log_softmax(_align(*_scores(t, X_rows, X_array_rows, index), classes, t), axis=1)
+            for t in teacher
         ]
-        logits[rows] = _combine(log_probas, weights)
+        logits[chunk] = _combine(log_probas, weights)
     return logits
 
 
-def _out_of_fold(teacher, X, y, cv, method, params, n_jobs=None):
+def _out_of_fold(key, teacher, X, y, cv, method, params, n_jobs=None):
     return cross_val_predict(teacher, X, y, cv=cv, method=method, params=params, n_jobs=n_jobs)
 
 
 def out_of_fold_logits(
-    teacher, X, y, cv, sample_weight=None, weights=None, classes=None, memory=None, n_jobs=None
+    teacher,
+    X,
+    y,
+    cv,
+    sample_weight=None,
+    weights=None,
+    classes=None,
+    memory=None,
+    n_jobs=None,
+    row_numbers=None,
 ):
     """Logits of each row from a clone of the teacher that never saw it.
 
@@ -417,7 +467,7 @@ def out_of_fold_logits(
         fold_memory = memory if isinstance(cv, Integral) or hasattr(cv, "split") else None
         args = one, _teacher_input(one, X), y, cv, method, params
         out = _cached(fold_memory, _out_of_fold, *args, n_jobs=n_jobs)
-        out = check_output(out, method, one, len(y), n_classes)
+        out = check_output(out, method, one, len(y), n_classes, row_numbers)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     logits = _combine(log_probas, weights)
     if classes is None or len(classes) == n_classes:

@@ -844,3 +844,28 @@ def test_teacher_memory_edges(data, tmp_path):
             DistilledClassifier(wider, teacher_memory=str(tmp_path), **FAST).fit(X[y < 2], y[y < 2])
     fitted = DistilledClassifier(GaussianNB(), **FAST).fit(X, y)
     assert joblib.hash(fitted) == joblib.hash(fitted)  # a key that serves again
+
+
+def test_teacher_memory_serves_torch_teachers_again(data, tmp_path):
+    """Round three: a tensor's pickle holds its storage's address, so the key of a network
+    teacher (or an sktkd one) changed with every copy: hashed by values now."""
+    import copy
+
+    X, y = data
+    teacher = FrozenEstimator(DistilledClassifier(GaussianNB(), **FAST).fit(X, y))
+    for one in (teacher, torch.nn.Linear(6, 3)):
+        memory = joblib.Memory(tmp_path / type(one).__name__, verbose=0)
+        for copy_ in (one, copy.deepcopy(one), pickle.loads(pickle.dumps(one))):
+            DistilledClassifier(copy_, teacher_memory=memory, **FAST).fit(X, y)
+        entries = list((tmp_path / type(one).__name__).rglob("output.pkl"))
+        assert len(entries) == 1, entries
+
+
+def test_a_teacher_holding_a_lock_goes_without_the_cache(data, tmp_path):
+    import threading
+
+    X, y = data
+    teacher = FrozenEstimator(GaussianNB().fit(X, y))
+    teacher.lock = threading.Lock()
+    with pytest.warns(UserWarning, match="without the cache"):
+        DistilledClassifier(teacher, teacher_memory=str(tmp_path), **FAST).fit(X, y)

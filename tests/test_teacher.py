@@ -9,6 +9,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_predict
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC, LinearSVC
 
 from sktkd._teacher import (
@@ -411,8 +412,6 @@ def test_teachers_are_asked_a_bounded_chunk_of_rows_at_a_time(monkeypatch):
 def test_skorch_teachers_get_float32_from_any_numbers_and_inside_pipelines(task):
     """Round two: ints, bytes and float16 reached the net as they were; so did a pipeline's X."""
     skorch = pytest.importorskip("skorch")
-    from sklearn.preprocessing import FunctionTransformer
-
     X, y = task
     net = skorch.NeuralNetClassifier(
         small_net, criterion=torch.nn.CrossEntropyLoss, max_epochs=1, verbose=0, train_split=None
@@ -450,9 +449,9 @@ def test_a_softmax_is_refused_in_half_precision_too(dtype, task):
 def test_errors_name_the_row_of_the_users_X(monkeypatch):
     """Round two: rows were numbered within a chunk or within the rows asked."""
     monkeypatch.setattr("sktkd._modules.CHUNK_VALUES", 2 * 10)  # chunks of 10 rows
-    X = np.repeat(np.arange(40.0)[:, None], 2, axis=1)  # each row holds its number
-    proba = np.full((40, 3), 1 / 3)
-    proba[25] = np.nan
+    X = np.repeat(np.arange(140.0)[:, None], 2, axis=1)  # each row holds its number
+    proba = np.full((140, 3), 1 / 3)
+    proba[[25, 125]] = np.nan
 
     class ByRow(RecordedTeacher):
         def predict_proba(self, X):
@@ -461,8 +460,8 @@ def test_errors_name_the_row_of_the_users_X(monkeypatch):
     teacher = ByRow([0, 1, 2], proba)
     with pytest.raises(ValueError, match="first: row 25"):
         teacher_logits(teacher, X, X, np.arange(3))
-    with pytest.raises(ValueError, match="first: row 125"):
-        teacher_logits(teacher, X, X, np.arange(3), row_numbers=np.arange(100, 140))
+    with pytest.raises(ValueError, match="first: row 125"):  # asked about rows 100 to 139
+        teacher_logits(teacher, X, X, np.arange(3), rows=np.arange(100, 140))
 
 
 @pytest.mark.parametrize("shape", ["(n,)", "(n, 1)"])
@@ -491,3 +490,42 @@ def test_a_teacher_network_of_buffers_gets_their_type():
 
     X = np.random.default_rng(0).normal(size=(4, 2))
     assert teacher_logits(Fixed(), X, X, np.arange(3)).shape == (4, 3)
+
+
+def test_a_pipeline_ending_in_a_skorch_net_keeps_its_frame(task):
+    """Round three: a frame became an array, and a step selecting columns by name failed."""
+    skorch = pytest.importorskip("skorch")
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+
+    X, y = task
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(4)])
+    net = skorch.NeuralNetClassifier(
+        small_net, criterion=torch.nn.CrossEntropyLoss, max_epochs=1, verbose=0, train_split=None
+    )
+    select = ColumnTransformer([("all", "passthrough", ["c0", "c1", "c2", "c3"])])
+    piped = fit_teacher(make_pipeline(select, FunctionTransformer(np.float32), net), frame, y)
+    assert teacher_logits(piped, frame, X, np.arange(3)).shape == (120, 3)
+    bare = fit_teacher(net, frame.astype(np.float32), y)  # a bare net gets an array
+    assert teacher_logits(bare, frame.astype(np.float32), X, np.arange(3)).shape == (120, 3)
+
+
+def test_a_binary_teacher_network_ending_in_a_sigmoid_is_refused():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Sigmoid())
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match="final sigmoid"):
+        teacher_logits(net, X, X, np.array([0, 1]))
+
+
+def test_teacher_cv_errors_name_the_users_row():
+    X = np.repeat(np.arange(60.0)[:, None], 2, axis=1)
+    y = np.arange(60) % 3
+
+    class NaNAt(LogisticRegression):
+        def predict_proba(self, X):
+            proba = super().predict_proba(X)
+            proba[X[:, 0] == 45] = np.nan
+            return proba
+
+    with pytest.raises(ValueError, match="first: row 145"):
+        out_of_fold_logits(NaNAt(), X, y, cv=3, row_numbers=np.arange(100, 160))
