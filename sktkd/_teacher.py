@@ -409,12 +409,17 @@ def _teacher_logits(key, teacher, X, X_array, classes, weights, rows):
     n_rows = len(X_array) if rows is None else len(rows)
     logits = np.empty((n_rows, len(classes)), dtype=np.float32)
     chunks = row_chunks(n_rows, X_array.shape[1])
+    rows = None if rows is None else np.asarray(rows)
     for chunk in chunks:
-        index = np.arange(n_rows)[chunk] if rows is None else np.asarray(rows)[chunk]
+        # A slice of X (a view) when all rows are asked; the rows' numbers for messages.
+        if rows is None:
+            take, numbers = chunk, np.arange(chunk.start, min(chunk.stop, n_rows))
+        else:
+            take = numbers = rows[chunk]
         whole = rows is None and len(chunks) == 1
-        X_rows, X_array_rows = (X, X_array) if whole else (_safe_indexing(X, index), X_array[index])
+        X_rows, X_array_rows = (X, X_array) if whole else (_safe_indexing(X, take), X_array[take])
         log_probas = [
-            log_softmax(_align(*_scores(t, X_rows, X_array_rows, index), classes, t), axis=1)
+            log_softmax(_align(*_scores(t, X_rows, X_array_rows, numbers), classes, t), axis=1)
             for t in teacher
         ]
         logits[chunk] = _combine(log_probas, weights)
