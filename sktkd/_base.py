@@ -16,13 +16,14 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from torch import nn
 
+from ._accelerate import accelerated, forgetting, net_options, plain
 from ._batches import TensorDataset
 from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
@@ -147,7 +148,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
     ``**kwargs`` (``module__*`` and ``optimizer__*``) with ``vars(self).update``.
     """
 
-    n_threads = None  # estimators pickled before this parameter existed
+    n_threads = accelerator = None  # estimators pickled before these parameters existed
 
     _parameter_constraints: dict = {
         "module": [None, callable],
@@ -157,6 +158,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [callable],
         "device": [str, torch.device],
+        "accelerator": [None, HasMethods(["prepare", "autocast", "backward"])],
         "n_threads": [None, Interval(Integral, 1, 4096, closed="both")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -218,8 +220,9 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
                 )
 
     # Parameters a clone shares instead of copying: fit never modifies them,
-    # and a callback may hold what cannot be copied (a file, a lock).
-    _SHARED_ON_CLONE = ("callbacks",)
+    # and a callback may hold what cannot be copied (a file, a lock); an
+    # accelerator is the process's one (accelerate keeps its state per process).
+    _SHARED_ON_CLONE = ("callbacks", "accelerator")
 
     def __sklearn_clone__(self):
         params = self.get_params(deep=False)
@@ -519,6 +522,22 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
                 "built; fit with warm_start=False to build a new network."
             )
 
+    def _fit_device(self):
+        """The device a fit trains on: ``device``'s, or the accelerator's when it
+        places the network (``accelerator.device_placement``)."""
+        accelerator = self.accelerator
+        if accelerator is None or not accelerator.device_placement:
+            return resolve_device(self.device)
+        placed = torch.device(accelerator.device)
+        if self.device not in ("cpu", "auto"):
+            asked = torch.device(resolve_device(self.device))
+            if asked.type != placed.type or asked.index not in (None, placed.index):
+                raise ValueError(
+                    f"device={self.device!r}, but the accelerator places the network on "
+                    f"{placed}; leave device='cpu' (the default) or 'auto' with an accelerator."
+                )
+        return str(placed)
+
     @contextlib.contextmanager
     def _fork_rng(self, device):
         """Global torch RNG state, restored on exit, so fits leave no trace.
@@ -544,7 +563,8 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         """
         before = {k: v for k, v in vars(self).items() if _is_fitted_attribute(k)}
         try:
-            yield
+            with forgetting(self.accelerator):
+                yield
         except BaseException:
             for key in [k for k in vars(self) if _is_fitted_attribute(k)]:
                 delattr(self, key)
@@ -581,6 +601,10 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             callbacks = [*validation_scoring(valid_weights, valid_teacher_codes), *callbacks]
         if not incremental:
             callbacks.append(stopping(valid is not None, self.n_iter_no_change, self.tol))
+        placement = {"device": device}
+        if self.accelerator is not None:
+            net_class = accelerated(net_class)
+            placement = net_options(self.accelerator, device, self.verbose)
         net = net_class(
             iterator_train__rows_per_epoch=rows_per_epoch,
             module=body,
@@ -594,7 +618,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             train_split=None if valid is None else predefined_split(valid),
             callbacks=callbacks,
             verbose=self.verbose,
-            device=device,
+            **placement,
             **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
             **{f"callbacks__{k}": v for k, v in self._routed("callbacks__").items()},
         )
@@ -631,6 +655,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         net then forgets its validation rows (see ``drop_training_data``).
         """
         curves = fitted_curves(net, self.early_stopping and not incremental)
+        plain(net)  # from here on, nothing of the accelerator
         drop_training_data(net)
         if incremental:
             curves["best_validation_score_"] = getattr(self, "best_validation_score_", None)

@@ -60,25 +60,33 @@ class SliceLoader:
     rows_per_epoch : int, default=None
         With ``shuffle``, a pass visits this many rows, drawn afresh without
         replacement each time; ``None``: all of them.
+    shard : (int, int), default=(0, 1)
+        ``(index, count)``: of each batch, this process takes every ``count``-th
+        row from the ``index``-th, as data parallelism over ``count`` processes
+        (with the same generator) needs. Batch sizes and counts stay those of
+        one process.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None, rows_per_epoch=None):
+    def __init__(
+        self, dataset, batch_size, shuffle=False, generator=None, rows_per_epoch=None, shard=(0, 1)
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.rows_per_epoch = rows_per_epoch
+        self.shard = shard
 
     def _n_rows(self):
         n = len(self.dataset)
         return n if self.rows_per_epoch is None or not self.shuffle else min(n, self.rows_per_epoch)
 
     def _bounds(self):
-        """(start, stop) of each batch. A last batch of one row joins the one
-        before it: batch normalisation cannot train on a single row."""
+        """(start, stop) of each batch. A last batch of one row (per process)
+        joins the one before it: batch normalisation cannot train on a single row."""
         n, size = self._n_rows(), self.batch_size
         starts = list(range(0, n, size))
-        if len(starts) > 1 and n - starts[-1] == 1:
+        if len(starts) > 1 and n - starts[-1] < 2 * self.shard[1]:
             starts.pop()
         return list(zip(starts, [*starts[1:], n], strict=True))
 
@@ -86,11 +94,12 @@ class SliceLoader:
         return len(self._bounds())
 
     def __iter__(self):
+        index, count = self.shard
         if not self.shuffle:
             for start, stop in self._bounds():
-                yield self.dataset[start:stop]
+                yield self.dataset[start + index : stop : count]
             return
         order = torch.randperm(len(self.dataset), generator=self.generator)[: self._n_rows()]
         order = order.to(self.dataset.X.device)
         for start, stop in self._bounds():
-            yield self.dataset[order[start:stop]]
+            yield self.dataset[order[start + index : stop : count]]

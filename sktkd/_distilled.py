@@ -19,7 +19,6 @@ from ._base import (
     NeuralClassifierBase,
     drop_zero_weights,
     loss_weights,
-    resolve_device,
     row_indices,
     training_rows,
 )
@@ -197,6 +196,17 @@ class DistilledClassifier(NeuralClassifierBase):
         weight 1.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:<index>"``, or ``"auto"`` (CUDA when available).
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face accelerate with skorch's ``AccelerateMixin``:
+        mixed precision (``Accelerator(mixed_precision="bf16")``, ``"fp16"``),
+        and data parallelism over the processes of ``accelerate launch`` (each
+        takes its share of every batch; validation, prediction and the teacher
+        run whole in each). The accelerator places the network and batches on
+        ``accelerator.device``, so ``device`` is then left at ``"cpu"`` or
+        ``"auto"`` or names that device (else ``ValueError``). The fitted
+        student keeps no trace of it: a float32 network on that device, which
+        pickles and exports without accelerate. Needs ``pip install
+        sktkd[accelerate]``; see the user guide, "Scaling".
     n_threads : int in [1, 4096] or None, default=None
         CPU threads torch uses while this estimator trains or predicts; the
         calling thread's setting (``torch.get_num_threads()``) is restored
@@ -363,6 +373,7 @@ class DistilledClassifier(NeuralClassifierBase):
         warm_start=False,
         class_weight=None,
         device="cpu",
+        accelerator=None,
         n_threads=None,
         random_state=None,
         verbose=0,
@@ -396,6 +407,7 @@ class DistilledClassifier(NeuralClassifierBase):
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.device = device
+        self.accelerator = accelerator
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -489,7 +501,7 @@ class DistilledClassifier(NeuralClassifierBase):
             # partial_fit after fit goes on with the teacher fit has fitted.
             reuse_teacher = incremental and continues and self.teacher_ is not None
             self._check_teacher_params(teacher_proba, incremental, reuse_teacher)
-            device = resolve_device(self.device)
+            device = self._fit_device()
             Xv, y, codes, sample_weight = self._validate_fit_data(
                 X, y, sample_weight, self.unlabeled_label, incremental, classes
             )

@@ -18,6 +18,7 @@ from skorch.callbacks import (
 )
 from skorch.utils import get_map_location
 
+from ._accelerate import unwrapped
 from ._batches import SliceLoader, TensorDataset
 from ._persist import check_attributes, from_plain, loading_with_skops, to_plain
 from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
@@ -400,7 +401,7 @@ class TransferNet(Net):
         # Only parameters that train enter the optimizer, grouped by learning rate.
         lrs = self.param_lrs_ or {}
         groups = {}
-        for name, param in self.module_.named_parameters():
+        for name, param in unwrapped(self.module_).named_parameters():
             if param.requires_grad:
                 groups.setdefault(lrs.get(name, self.lr), []).append(param)
         kwargs = {"lr": self.lr, **self.get_params_for("optimizer")}
@@ -417,7 +418,7 @@ class TransferNet(Net):
         super()._set_training(training)
         if switched and training:
             for name in self.frozen_batchnorm_:
-                self.module_.get_submodule(name).eval()
+                unwrapped(self.module_).get_submodule(name).eval()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

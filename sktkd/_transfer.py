@@ -17,7 +17,6 @@ from ._base import (
     NeuralClassifierBase,
     drop_zero_weights,
     loss_weights,
-    resolve_device,
     row_indices,
     training_rows,
 )
@@ -133,8 +132,8 @@ class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neur
         network hundreds of standard deviations out of range; ``"source"``
         keeps the source's. Sources without one (a module, a skorch net, a
         body's weights) always take their inputs unscaled.
-    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, n_threads, \
-early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, class_weight, \
+    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, accelerator, \
+n_threads, early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, class_weight, \
 random_state, verbose, callbacks, **kwargs
         As in :class:`DistilledClassifier` (without the teacher's part);
         ``module`` and ``hidden_layer_sizes`` build the network when there is
@@ -234,6 +233,7 @@ random_state, verbose, callbacks, **kwargs
         warm_start=False,
         class_weight=None,
         device="cpu",
+        accelerator=None,
         n_threads=None,
         random_state=None,
         verbose=0,
@@ -263,6 +263,7 @@ random_state, verbose, callbacks, **kwargs
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.device = device
+        self.accelerator = accelerator
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -270,7 +271,7 @@ random_state, verbose, callbacks, **kwargs
         vars(self).update(kwargs)
 
     # A clone shares the source, read-only: cloning would unfit a fitted one.
-    _SHARED_ON_CLONE = ("callbacks", "source")
+    _SHARED_ON_CLONE = ("callbacks", "accelerator", "source")
 
     def get_params(self, deep=True):
         # The source is an input, not a sub-estimator to tune: its parameters
@@ -350,7 +351,7 @@ random_state, verbose, callbacks, **kwargs
         sample_weight = untensor(sample_weight)
         with self._atomic_fit():
             self._check_params()
-            device = resolve_device(self.device)
+            device = self._fit_device()
             continues = self._continues(incremental)
             if continues:
                 self._check_architecture(incremental)

@@ -107,3 +107,21 @@ def test_the_dataset_says_whether_every_row_has_a_label():
     assert TensorDataset(X, torch.tensor([0, 1, 0])).all_labelled
     assert not TensorDataset(X, torch.tensor([0, -1, 0])).all_labelled
     assert not TensorDataset(X).all_labelled
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_shards_split_every_batch_between_processes(shuffle):
+    # Data parallelism: each process takes every count-th row of the same batch.
+    def batches(n, shard):
+        gen = torch.Generator().manual_seed(0)
+        loader = SliceLoader(make_dataset(n), 4, shuffle=shuffle, generator=gen, shard=shard)
+        return [rows(X)[:, 0].tolist() for X, _ in loader]
+
+    whole = batches(12, (0, 1))
+    first, second = batches(12, (0, 2)), batches(12, (1, 2))
+    assert len(first) == len(second) == len(whole) == 3
+    for batch, one, other in zip(whole, first, second, strict=True):
+        assert one == batch[0::2] and other == batch[1::2]
+    # A last batch too small to give each process two rows joins the one before.
+    assert [len(b) for b in batches(11, (0, 2))] == [2, 4]
+    assert [len(b) for b in batches(11, (1, 2))] == [2, 3]

@@ -1,0 +1,232 @@
+"""Training through Hugging Face accelerate (skorch's AccelerateMixin), on CPU here."""
+
+import contextlib
+import io
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import LRScheduler
+
+from sktkd import DistilledClassifier, TransferClassifier
+from sktkd._net import Net, TransferNet
+
+from .conftest import FAST
+
+accelerate = pytest.importorskip("accelerate")
+from accelerate.state import AcceleratorState  # noqa: E402
+
+
+@pytest.fixture
+def accelerator_of():
+    """Accelerators with their own settings: accelerate keeps one state per process."""
+
+    def make(**kwargs):
+        AcceleratorState._reset_state(reset_partial_state=True)
+        return accelerate.Accelerator(**kwargs)
+
+    yield make
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def soft(y, n_classes=3):
+    return np.eye(n_classes)[y] * 0.8 + 0.2 / n_classes
+
+
+def weights(est):
+    return torch.cat([p.detach().flatten() for p in est.net_.module_.parameters()])
+
+
+def test_same_network_as_without_accelerator(data, accelerator_of):
+    X, y = data
+    acc = accelerator_of(cpu=True)
+    params = {**FAST, "random_state": 0, "early_stopping": True}
+    plain = DistilledClassifier(**params).fit(X, y, teacher_proba=soft(y))
+    accelerated = DistilledClassifier(**params, accelerator=acc).fit(X, y, teacher_proba=soft(y))
+    torch.testing.assert_close(weights(accelerated), weights(plain))
+    assert accelerated.validation_scores_ == plain.validation_scores_
+    # The fitted student is a plain net, which the accelerator no longer lists.
+    assert type(accelerated.net_) is Net and accelerated.net_.device == "cpu"
+    assert type(accelerated.net_.optimizer_) is torch.optim.Adam
+    assert not vars(accelerated.net_).keys() & {"accelerator", "_wrapped_with_accelerator"}
+    assert acc._models == [] and acc._optimizers == []
+
+
+def test_mixed_precision_trains_a_float32_student(data, accelerator_of):
+    X, y = data
+    acc = accelerator_of(cpu=True, mixed_precision="bf16")
+    params = {**FAST, "random_state": 0}
+    reference = DistilledClassifier(**params).fit(X, y, teacher_proba=soft(y))
+    clf = DistilledClassifier(**params, accelerator=acc).fit(X, y, teacher_proba=soft(y))
+    # bfloat16 products: close to the float32 fit, not equal to it.
+    assert clf.loss_curve_ != reference.loss_curve_
+    np.testing.assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=0.05)
+    assert {p.dtype for p in clf.net_.module_.parameters()} == {torch.float32}
+    assert clf.score(X, y) > 0.9
+    assert clf.predict_proba(X).dtype == reference.predict_proba(X).dtype
+
+
+@pytest.mark.parametrize("strategy", ["lp_ft", "gradual"])
+def test_transfer_phases_through_accelerate(data, accelerator_of, strategy):
+    X, y = data
+    acc = accelerator_of(cpu=True, mixed_precision="bf16")
+    source = DistilledClassifier(**{**FAST, "hidden_layer_sizes": (16, 8)}, random_state=0)
+    source.fit(X, y, teacher_proba=soft(y))
+    # Each phase's optimizer is prepared (loss scaling), its schedule resumes.
+    clf = TransferClassifier(
+        source,
+        strategy=strategy,
+        probe_epochs=2,
+        stage_epochs=1,
+        max_epochs=3,
+        random_state=0,
+        accelerator=acc,
+        callbacks=[LRScheduler("StepLR", step_size=1)],
+    ).fit(X[:100], y[:100])
+    assert type(clf.net_) is TransferNet
+    assert type(clf.net_.optimizer_) is torch.optim.Adam
+    scheduler = dict(clf.net_.callbacks_)["LRScheduler"].lr_scheduler_
+    assert scheduler.optimizer is clf.net_.optimizer_
+    assert all(p.requires_grad for p in clf.net_.module_.parameters())
+    assert clf.score(X, y) > 0.8
+    assert acc._models == [] and acc._optimizers == []
+
+
+def test_partial_fit_and_search_through_accelerate(data, accelerator_of):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = data
+    acc = accelerator_of(cpu=True)
+    clf = DistilledClassifier(**FAST, random_state=0, accelerator=acc)
+    clf.partial_fit(X[:150], y[:150], classes=[0, 1, 2], teacher_proba=soft(y[:150]))
+    clf.partial_fit(X[150:], y[150:], teacher_proba=soft(y[150:]))
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    search = GridSearchCV(
+        DistilledClassifier(**FAST, random_state=0, accelerator=acc),
+        {"alpha": [0.0, 0.5]},
+        cv=2,
+    ).fit(X, y, teacher_proba=soft(y))
+    assert search.best_estimator_.accelerator is acc  # clones share it
+    assert acc._models == []
+
+
+def test_verbose_decides_what_prints(data, accelerator_of):
+    X, y = data
+    acc = accelerator_of(cpu=True)
+    for verbose, prints in [(0, False), (1, True)]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            DistilledClassifier(**{**FAST, "max_epochs": 2}, accelerator=acc, verbose=verbose).fit(
+                X, y, teacher_proba=soft(y)
+            )
+        assert ("train_loss" in out.getvalue()) is prints
+
+
+def test_failed_fit_leaves_accelerator_and_estimator(data, accelerator_of):
+    X, y = data
+    acc = accelerator_of(cpu=True)
+    clf = DistilledClassifier(**{**FAST, "lr": 1e30}, optimizer=torch.optim.SGD, accelerator=acc)
+    with pytest.raises(ValueError, match="diverged"):
+        clf.fit(X, y, teacher_proba=soft(y))
+    assert not hasattr(clf, "net_")
+    assert acc._models == [] and acc._optimizers == []
+
+
+def test_student_pickles_and_loads_without_accelerate(data, accelerator_of, tmp_path):
+    X, y = data
+    acc = accelerator_of(cpu=True, mixed_precision="bf16")
+    clf = DistilledClassifier(**FAST, random_state=0, accelerator=acc)
+    clf.fit(X, y, teacher_proba=soft(y))
+    clf.set_params(accelerator=None)  # the parameter is the user's accelerator
+    path = tmp_path / "student.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    expected = clf.predict_proba(X)
+    code = textwrap.dedent(f"""
+        import sys, pickle, numpy as np
+        sys.modules["accelerate"] = None  # not installed where the student serves
+        clf = pickle.loads(open({str(path)!r}, "rb").read())
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.save({str(tmp_path / "P.npy")!r}, clf.predict_proba(X))
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "P.npy"), expected, rtol=1e-6)
+
+
+def test_accelerator_parameter_is_validated(data):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="accelerator"):
+        DistilledClassifier(**FAST, accelerator="cuda").fit(X, y, teacher_proba=soft(y))
+    assert clone(DistilledClassifier(accelerator=None)).accelerator is None
+
+
+def test_device_must_agree_with_accelerator(data, accelerator_of, monkeypatch):
+    X, y = data
+    acc = accelerator_of(cpu=True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    clf = DistilledClassifier(**FAST, device="cuda", accelerator=acc)
+    with pytest.raises(ValueError, match="accelerator places the network on cpu"):
+        clf.fit(X, y, teacher_proba=soft(y))
+
+
+_DATA_PARALLEL = """
+import sys, numpy as np, torch, accelerate
+from sktkd import DistilledClassifier, TransferClassifier
+X, y = np.load(sys.argv[1]), np.load(sys.argv[2])
+P = np.eye(3)[y] * 0.8 + 0.2 / 3
+acc = accelerate.Accelerator(cpu=True)
+assert acc.num_processes == int(sys.argv[4])
+params = dict(max_epochs=4, batch_size=32, lr=1e-2, hidden_layer_sizes=(16, 8), random_state=0)
+clf = DistilledClassifier(**params, accelerator=acc).fit(X, y, teacher_proba=P)
+tl = TransferClassifier(clf, strategy="lp_ft", probe_epochs=2, max_epochs=2, random_state=0,
+                        accelerator=acc, batch_size=32).fit(X, y)
+out = [torch.cat([p.detach().flatten() for p in e.net_.module_.parameters()]) for e in (clf, tl)]
+torch.save(out, f"{sys.argv[3]}-{acc.process_index}.pt")
+"""
+
+
+def test_data_parallel_over_two_processes_trains_the_one_process_network(data, tmp_path):
+    # torchrun starts two CPU processes (gloo); each takes half of every batch.
+    X, y = data
+    X, y = X[:256], y[:256]  # batches of 32 split evenly: the same gradients
+    script = tmp_path / "train.py"
+    script.write_text(_DATA_PARALLEL)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = [str(script), str(tmp_path / "X.npy"), str(tmp_path / "y.npy")]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    subprocess.run(
+        [*launch, "--nproc_per_node", "2", *args, str(tmp_path / "two"), "2"],
+        check=True,
+        timeout=300,
+        env=env,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, *args, str(tmp_path / "one"), "1"], check=True, timeout=300, env=env
+    )
+    one = torch.load(tmp_path / "one-0.pt")
+    for rank in (0, 1):
+        two = torch.load(tmp_path / f"two-{rank}.pt")
+        for a, b in zip(two, one, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_mixed_precision(data, accelerator_of):
+    X, y = data
+    acc = accelerator_of(mixed_precision="fp16")
+    clf = DistilledClassifier(**FAST, random_state=0, accelerator=acc)
+    clf.fit(X, y, teacher_proba=soft(y))
+    assert clf.net_.device.startswith("cuda")
+    assert {p.dtype for p in clf.net_.module_.parameters()} == {torch.float32}
+    assert clf.score(X, y) > 0.9
