@@ -11,7 +11,8 @@ from skorch import NeuralNet
 from torch import nn
 
 from ._base import NeuralClassifierBase
-from ._modules import Standardize
+from ._keras import is_keras_model, keras_network
+from ._modules import Standardize, whole_network
 
 # Normalisation layers join the layer group of the weight layer before them.
 _NORM_LAYERS = (
@@ -35,9 +36,10 @@ def with_identity_scaling(body):
 def source_network(source):
     """The source's network, as ``Sequential(standardize, body)``, and its classes.
 
-    The network is the source's own object, to be copied, never trained. The
+    The network is the source's own object, to be copied, never trained (a
+    Keras model's is a torch copy already, see :mod:`sktkd._keras`). The
     classes are ``None`` when the source does not know its labels (a torch
-    module, an unlabelled skorch net).
+    module, an unlabelled skorch net, a Keras model).
     """
     if isinstance(source, NeuralClassifierBase):
         try:
@@ -52,11 +54,14 @@ def source_network(source):
         if not getattr(source, "initialized_", False):
             raise NotFittedError(f"The source skorch net {type(source).__name__} is not fitted.")
         return with_identity_scaling(source.module_), getattr(source, "classes_", None)
+    if is_keras_model(source):  # before nn.Module: on the torch backend it is one
+        return whole_network(*keras_network(source)), None
     if isinstance(source, nn.Module):
         return with_identity_scaling(source), None
     raise TypeError(
         "source must be None, a fitted sktkd estimator, a fitted skorch net, a "
-        f"torch.nn.Module or a path to a weights file; got {type(source).__name__}."
+        "torch.nn.Module, a Keras 3 model or a path to a weights file; got "
+        f"{type(source).__name__}."
     )
 
 

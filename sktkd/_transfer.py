@@ -20,6 +20,7 @@ from ._base import (
     row_indices,
     training_rows,
 )
+from ._keras import drop_after_head, is_keras_model
 from ._losses import DistillationLoss
 from ._modules import Standardize, whole_network
 from ._net import TransferNet
@@ -80,13 +81,23 @@ class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neur
 
     Parameters
     ----------
-    source : estimator, skorch net, torch.nn.Module, str, path or None, default=None
+    source : estimator, skorch net, torch.nn.Module, Keras model, str, path or None, \
+default=None
         The pretrained network:
 
         - ``None``: train from scratch (``strategy`` is then ignored).
         - A fitted sktkd estimator: its network, input scaling and classes.
         - A fitted skorch net: its ``module_``, and its ``classes_`` if any.
         - A ``torch.nn.Module`` holding pretrained weights.
+        - A built Keras 3 model, ``Sequential`` or functional without
+          branches, of ``Dense``, ``Dropout``, ``BatchNormalization``,
+          ``LayerNormalization`` and activation layers (``Flatten``, and a
+          first ``Normalization`` that becomes the input scaling). sktkd
+          trains a torch copy: each layer becomes the torch layer computing
+          the same (``Dense`` -> ``torch.nn.Linear``), under the Keras layer's
+          name, and the copy is checked against the model on random rows; a
+          layer without a counterpart is a ``ValueError``. The head is a
+          ``Dense`` layer; its activation (the softmax) goes with it.
         - A path to a weights file: a ``*.safetensors`` file, or a state dict
           saved with ``torch.save`` (read with ``weights_only=True``); the
           network is built from ``module`` / ``hidden_layer_sizes`` and the file
@@ -106,10 +117,11 @@ class TransferClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Neur
           ``max_epochs`` (Howard & Ruder 2018).
     head : str, default=None
         Name of the head, a ``torch.nn.Linear`` module of the source network
-        (e.g. ``"layers.2"`` for the default MLP); ``None`` takes its last
-        linear layer. The head is replaced by a fresh one sized for the
-        target's classes unless the source has the same classes (a source
-        without labels, a module or a file, always gets a fresh head).
+        (e.g. ``"layers.2"`` for the default MLP; a Keras source's ``Dense``
+        layer by its Keras name); ``None`` takes its last linear layer. The
+        head is replaced by a fresh one sized for the target's classes unless
+        the source has the same classes (a source without labels, a module, a
+        Keras model or a file, always gets a fresh head).
     probe_epochs : int, default=200
         Length of the head-only phase of ``"lp_ft"``.
     stage_epochs : int, default=5
@@ -432,6 +444,8 @@ random_state, verbose, callbacks, **kwargs
             network = copy.deepcopy(source)
             network.body.float()  # the network computes in float32, whatever its source did
             head = find_head(network, self.head)
+            if is_keras_model(self.source):  # its head's softmax goes with the head
+                drop_after_head(network.body, head.removeprefix("body."))
             reference = {k: p.detach() for k, p in source.named_parameters()}
             if not same_classes(source_classes, self.classes_):
                 replace_head(network, head, n_classes)

@@ -1,0 +1,199 @@
+"""Keras 3 models as transfer sources (and as teachers and modules), on the torch backend."""
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+
+from sktkd import DistilledClassifier, TransferClassifier, _keras  # noqa: E402
+from sktkd._source import source_network  # noqa: E402
+
+torch_backend = pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="a Keras model is a torch module on torch only"
+)
+
+
+@pytest.fixture(scope="module")
+def task():
+    """A source task (three classes) and a target task on other rows (two classes)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6)).astype(np.float32) * [1, 2, 3, 1, 1, 1] + 5
+    source_y = (X[:, 0] > 5).astype(int) + (X[:, 1] > 5)
+    target_y = (X[:, 0] + X[:, 1] > 10).astype(int)
+    return X, source_y, target_y
+
+
+def mlp(n_features=6, head_activation="softmax", **dense):
+    keras.utils.set_random_seed(0)
+    norm = keras.layers.Normalization(
+        mean=np.full(n_features, 5.0), variance=np.full(n_features, 4.0), name="scale"
+    )
+    return keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            norm,
+            keras.layers.Dense(16, activation="relu", name="hidden", **dense),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Dropout(0.1, name="drop"),
+            keras.layers.Dense(8, activation="gelu", name="hidden2"),
+            keras.layers.LayerNormalization(name="ln"),
+            keras.layers.LeakyReLU(name="leaky"),
+            keras.layers.Dense(3, activation=head_activation, name="out"),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def source(task):
+    X, source_y, _ = task
+    model = mlp()
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(X[:400], source_y[:400], epochs=30, batch_size=32, verbose=0)
+    return model
+
+
+def test_torch_copy_computes_what_keras_computes(source, task):
+    X = task[0]
+    standardize, body = _keras.keras_network(source)
+    assert list(body._modules) == [
+        "hidden", "hidden_activation", "bn", "drop", "hidden2", "hidden2_activation", "ln",
+        "leaky", "out", "out_activation",
+    ]  # fmt: skip
+    with torch.no_grad():
+        got = body.eval()(torch.as_tensor(standardize.transform(X))).numpy()
+    expected = keras.ops.convert_to_numpy(source(X, training=False))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # The Normalization layer became the input standardisation.
+    np.testing.assert_allclose(standardize.mean.numpy(), 5.0)
+    np.testing.assert_allclose(standardize.scale.numpy(), 2.0)
+
+
+@pytest.mark.parametrize("strategy", ["linear_probe", "lp_ft", "gradual", "full"])
+def test_transfer_from_a_keras_source(source, task, strategy):
+    X, _, target_y = task
+    weights = [w.copy() for w in source.get_weights()]
+    params = {"max_epochs": 30, "batch_size": 16, "random_state": 0}
+    clf = TransferClassifier(source, strategy=strategy, **params)
+    clf.fit(X[400:460], target_y[400:460])
+    # 60 target labels: the source's layers help (from scratch: 0.857).
+    scratch = TransferClassifier(hidden_layer_sizes=(16, 8), **params)
+    scratch.fit(X[400:460], target_y[400:460])
+    assert clf.score(X[460:], target_y[460:]) > scratch.score(X[460:], target_y[460:])
+    # A fresh two-class head replaces Keras's Dense("out") and its softmax.
+    body = clf.module_.body
+    assert isinstance(body.out, torch.nn.Linear) and body.out.out_features == 2
+    assert "out_activation" not in body._modules
+    assert all(np.array_equal(a, b) for a, b in zip(weights, source.get_weights(), strict=True))
+
+
+def test_strategies_freeze_keras_layers_by_group(source, task):
+    X, _, target_y = task
+    clf = TransferClassifier(source, strategy="linear_probe", max_epochs=3, random_state=0)
+    clf.fit(X[400:460], target_y[400:460])
+    copy = source_network(source)[0].body
+    for name in ("hidden", "bn", "hidden2", "ln"):  # frozen: as the source left them
+        for key, value in getattr(copy, name).state_dict().items():
+            torch.testing.assert_close(getattr(clf.module_.body, name).state_dict()[key], value)
+
+
+def test_head_is_named_by_its_keras_name(source, task):
+    X, _, target_y = task
+    clf = TransferClassifier(source, head="out", max_epochs=2).fit(X[:60], target_y[:60])
+    assert clf.head_ == "body.out"
+    with pytest.raises(ValueError, match=r"head 'hidden2' is followed by layers with weights"):
+        TransferClassifier(source, head="hidden2", max_epochs=2).fit(X[:60], target_y[:60])
+
+
+def test_input_scaling_of_a_keras_normalization(source, task):
+    X, _, target_y = task
+    kept = TransferClassifier(source, input_scaling="source", max_epochs=2)
+    kept.fit(X[:60], target_y[:60])
+    np.testing.assert_allclose(kept.standardize_.scale.numpy(), 2.0)
+    recomputed = TransferClassifier(source, max_epochs=2).fit(X[:60], target_y[:60])
+    np.testing.assert_allclose(recomputed.standardize_.mean.numpy(), X[:60].mean(0), rtol=1e-5)
+
+
+def test_functional_chain_and_branches():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, activation="tanh", name="a")(inputs)
+    chain = keras.Model(inputs, keras.layers.Dense(3, name="b")(hidden))
+    standardize, body = _keras.keras_network(chain)
+    assert list(body._modules) == ["a", "a_activation", "b", "b_activation"]
+    other = keras.layers.Dense(8, name="c")(inputs)
+    branched = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Add()([hidden, other])))
+    with pytest.raises(ValueError, match="not a chain of layers"):
+        _keras.keras_network(branched)
+
+
+@pytest.mark.parametrize(
+    "layer, match",
+    [
+        (lambda: keras.layers.Dense(4, activation="exponential"), "activation 'exponential'"),
+        (lambda: keras.layers.GaussianNoise(0.1, name="noise"), "layer 'noise'"),
+        (lambda: keras.layers.ReLU(max_value=6.0, name="capped"), "layer 'capped'"),
+        (lambda: keras.layers.BatchNormalization(center=False, name="bn0"), "layer 'bn0'"),
+    ],
+)
+def test_layers_without_a_counterpart_are_refused(layer, match):
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4), layer(), keras.layers.Dense(2)]
+    )
+    with pytest.raises(ValueError, match=match):
+        TransferClassifier(model).fit(np.zeros((10, 4)), np.arange(10) % 2)
+
+
+def test_unbuilt_model_is_refused():
+    model = keras.Sequential([keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="not built"):
+        _keras.keras_network(model)
+
+
+def test_a_copy_that_computes_otherwise_is_an_error(source, monkeypatch):
+    monkeypatch.setitem(_keras._ACTIVATIONS, "relu", torch.nn.Tanh)
+    with pytest.raises(ValueError, match="does not compute what the source computes"):
+        _keras.keras_network(source)
+
+
+def test_student_of_a_keras_source_serves_without_keras(source, task, tmp_path):
+    X, _, target_y = task
+    clf = TransferClassifier(source, max_epochs=3, random_state=0).fit(X[:60], target_y[:60])
+    clf.set_params(source=None)  # the parameter is the user's Keras model
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    code = textwrap.dedent(f"""
+        import sys, pickle, numpy as np
+        sys.modules["keras"] = None
+        clf = pickle.loads(open({str(tmp_path / "clf.pkl")!r}, "rb").read())
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.save({str(tmp_path / "P.npy")!r}, clf.predict_proba(X))
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "P.npy"), clf.predict_proba(X), rtol=1e-6)
+
+
+@torch_backend
+def test_keras_teacher_and_module(task):
+    X, y, _ = task
+    teacher = mlp(head_activation=None)  # logits
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    teacher.compile(keras.optimizers.Adam(0.01), loss)
+    teacher.fit(X[:400], y[:400], epochs=30, batch_size=32, verbose=0)
+    params = {"max_epochs": 20, "batch_size": 16, "random_state": 0}
+    student = DistilledClassifier(teacher, **params).fit(X[:400], y[:400])
+    assert student.score(X[400:], y[400:]) > 0.85
+    # A Keras network as the student's module (sized for the data).
+    module = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                               keras.layers.Dense(3)])  # fmt: skip
+    student = DistilledClassifier(teacher, module=module, **params)
+    assert student.fit(X[:400], y[:400]).score(X[400:], y[400:]) > 0.75
+    with pytest.raises(ValueError, match="returns probabilities"):
+        DistilledClassifier(mlp(), max_epochs=2).fit(X[:400], y[:400])
