@@ -25,6 +25,7 @@ from torch import nn
 
 from ._accelerate import accelerated, forgetting, net_options, plain
 from ._batches import TensorDataset
+from ._keras import is_keras_model, keras_body
 from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
 from ._persist import check_attributes, from_plain, to_plain
@@ -376,6 +377,13 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         params = self._routed("module__")
         if self.module is None:
             return MLP(n_features, n_classes, self._check_hidden_layer_sizes(), **params)
+        if is_keras_model(self.module):  # Keras's layers ignore torch's train(): a copy
+            if params:
+                raise ValueError(
+                    f"module is a Keras model, so the parameters {sorted(params)} cannot "
+                    "reach a constructor."
+                )
+            return keras_body(self.module)
         if isinstance(self.module, nn.Module):
             if params:
                 raise ValueError(

@@ -141,11 +141,14 @@ class DistilledClassifier(NeuralClassifierBase):
     munge_sd_divisor : float, default=1.0
         Local-variance divisor ``s`` of MUNGE: larger values keep synthetic
         features closer to the neighbour's.
-    module : torch.nn.Module class or instance, default=None
+    module : torch.nn.Module class or instance, Keras model, default=None
         The student network; it must return logits (a final softmax is
         refused) and computes in float32. A class is built as
         ``module(n_features_in=..., n_classes=..., **module__params)``; an
-        instance is copied, never trained in place. ``None`` builds an MLP from
+        instance is copied, never trained in place. A Keras 3 model becomes a
+        torch copy, as a Keras source of :class:`TransferClassifier` does (its
+        dropout and batch normalisation would not see torch's training
+        mode); ``Normalization`` layers stay in it. ``None`` builds an MLP from
         ``hidden_layer_sizes``. Either way, the inputs are first standardised
         with statistics of the training rows, inside the network, in float64
         (see :class:`sktkd._modules.Standardize`).

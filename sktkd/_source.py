@@ -33,13 +33,14 @@ def with_identity_scaling(body):
     )
 
 
-def source_network(source):
+def source_network(source, rows=None):
     """The source's network, as ``Sequential(standardize, body)``, and its classes.
 
     The network is the source's own object, to be copied, never trained (a
     Keras model's is a torch copy already, see :mod:`sktkd._keras`). The
     classes are ``None`` when the source does not know its labels (a torch
-    module, an unlabelled skorch net, a Keras model).
+    module, an unlabelled skorch net, a Keras model). ``rows``: some of the
+    user's inputs, on which a Keras model's copy is checked too.
     """
     if isinstance(source, NeuralClassifierBase):
         try:
@@ -55,7 +56,7 @@ def source_network(source):
             raise NotFittedError(f"The source skorch net {type(source).__name__} is not fitted.")
         return with_identity_scaling(source.module_), getattr(source, "classes_", None)
     if is_keras_model(source):  # before nn.Module: on the torch backend it is one
-        return whole_network(*keras_network(source)), None
+        return whole_network(*keras_network(source, rows)), None
     if isinstance(source, nn.Module):
         return with_identity_scaling(source), None
     raise TypeError(

@@ -90,14 +90,17 @@ default=None
         - A fitted skorch net: its ``module_``, and its ``classes_`` if any.
         - A ``torch.nn.Module`` holding pretrained weights.
         - A built Keras 3 model, ``Sequential`` or functional without
-          branches, of ``Dense``, ``Dropout``, ``BatchNormalization``,
-          ``LayerNormalization`` and activation layers (``Flatten``, and a
-          first ``Normalization`` that becomes the input scaling). sktkd
-          trains a torch copy: each layer becomes the torch layer computing
-          the same (``Dense`` -> ``torch.nn.Linear``), under the Keras layer's
-          name, and the copy is checked against the model on random rows; a
-          layer without a counterpart is a ``ValueError``. The head is a
-          ``Dense`` layer; its activation (the softmax) goes with it.
+          branches (nested ones too), of ``Dense``, ``Dropout``,
+          ``BatchNormalization``, ``LayerNormalization``, ``Normalization``
+          and activation layers (a first ``Normalization`` becomes the input
+          scaling). sktkd trains a torch copy: each layer becomes the torch
+          layer computing the same (``Dense`` -> ``torch.nn.Linear``), under
+          the Keras layer's name, and the copy is checked against the model
+          on random rows and the first rows of ``X``; a layer without a
+          counterpart, or computed otherwise, is a ``ValueError``. The head,
+          its last ``Dense`` layer, goes with its activation (the softmax).
+          The strategy decides what trains; Keras's ``trainable`` flags are
+          not read.
         - A path to a weights file: a ``*.safetensors`` file, or a state dict
           saved with ``torch.save`` (read with ``weights_only=True``); the
           network is built from ``module`` / ``hidden_layer_sizes`` and the file
@@ -117,8 +120,8 @@ default=None
           ``max_epochs`` (Howard & Ruder 2018).
     head : str, default=None
         Name of the head, a ``torch.nn.Linear`` module of the source network
-        (e.g. ``"layers.2"`` for the default MLP; a Keras source's ``Dense``
-        layer by its Keras name); ``None`` takes its last linear layer. The
+        (e.g. ``"layers.2"`` for the default MLP; a Keras source's last
+        ``Dense`` layer by its Keras name); ``None`` takes its last linear layer. The
         head is replaced by a fresh one sized for the target's classes unless
         the source has the same classes (a source without labels, a module, a
         Keras model or a file, always gets a fresh head).
@@ -439,7 +442,7 @@ random_state, verbose, callbacks, **kwargs
             loaded = load_into(network, state, head)
             reference = {k: loaded[k] for k, _ in network.named_parameters() if k in loaded}
         else:
-            source, source_classes = source_network(self.source)
+            source, source_classes = source_network(self.source, Xv[:256])
             self._check_source_features(Xv)
             network = copy.deepcopy(source)
             network.body.float()  # the network computes in float32, whatever its source did

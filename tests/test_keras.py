@@ -124,20 +124,133 @@ def test_input_scaling_of_a_keras_normalization(source, task):
 def test_functional_chain_and_branches():
     keras.utils.set_random_seed(0)
     inputs = keras.Input((4,))
-    hidden = keras.layers.Dense(8, activation="tanh", name="a")(inputs)
-    chain = keras.Model(inputs, keras.layers.Dense(3, name="b")(hidden))
+    a, b = keras.layers.Dense(8, activation="tanh", name="a"), keras.layers.Dense(3, name="b")
+    chain = keras.Model(inputs, b(a(inputs)))
     standardize, body = _keras.keras_network(chain)
     assert list(body._modules) == ["a", "a_activation", "b", "b_activation"]
     other = keras.layers.Dense(8, name="c")(inputs)
-    branched = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Add()([hidden, other])))
+    branched = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Add()([a(inputs), other])))
     with pytest.raises(ValueError, match="not a chain of layers"):
         _keras.keras_network(branched)
+    # The layers' use in another model is not this model's graph.
+    keras.Sequential([keras.Input((4,)), a, keras.layers.Dense(8), b])
+    assert list(_keras.keras_network(chain)[1]._modules) == list(body._modules)
+
+
+def test_nested_models_and_a_later_normalization():
+    # Keras's own transfer idiom: a base model inside the whole one.
+    keras.utils.set_random_seed(0)
+    norm = keras.layers.Normalization(mean=np.ones(8), variance=np.full(8, 4.0), name="inner_scale")
+    base = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(8, activation="relu", name="base_dense"), norm]
+    )
+    model = keras.Sequential([keras.Input((2,)), base, keras.layers.Dense(3, name="top")])
+    standardize, body = _keras.keras_network(model)
+    assert list(body._modules) == ["base_dense", "base_dense_activation", "inner_scale", "top",
+                                   "top_activation"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        ("subclassed", "subclassed model"),
+        ("dict_output", "returns a dict"),
+        ("taken_name", "name 'training'"),
+        ("colliding_names", "'h_activation'"),
+        ("image_input", r"inputs of shape \(None, 8, 8\)"),
+        ("custom_relu", "activation"),
+        ("partial_activation", "activation"),
+        ("clipping_dense", "does not compute what the network computes"),
+    ],
+)
+def test_networks_sktkd_cannot_copy_are_refused_clearly(build, match):
+    import functools
+
+    L = keras.layers
+    if build == "subclassed":
+
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = L.Dense(2)
+
+            def call(self, x):
+                return self.dense(x)
+
+        model = Net()
+        model(np.zeros((1, 4), dtype=np.float32))
+    elif build == "dict_output":
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, {"logits": L.Dense(2)(inputs)})
+    elif build == "taken_name":
+        model = keras.Sequential([keras.Input((4,)), L.Dense(2, name="training")])
+    elif build == "colliding_names":
+        model = keras.Sequential(
+            [keras.Input((4,)), L.Dense(2, "relu", name="h"), L.Dense(2, name="h_activation")]
+        )
+    elif build == "image_input":
+        model = keras.Sequential([keras.Input((8, 8)), L.Flatten(), L.Dense(2)])
+    elif build == "custom_relu":
+
+        def relu(x):  # named as Keras's, computes otherwise
+            return keras.ops.minimum(keras.ops.relu(x), 6.0)
+
+        model = keras.Sequential([keras.Input((4,)), L.Dense(2, activation=relu)])
+    elif build == "partial_activation":
+        capped = functools.partial(keras.activations.relu, max_value=6.0)
+        model = keras.Sequential([keras.Input((4,)), L.Dense(2, activation=capped)])
+    else:
+
+        class Clipped(L.Dense):  # a Dense that is not one
+            def call(self, x):
+                return keras.ops.minimum(super().call(x), 20.0)
+
+        model = keras.Sequential([keras.Input((4,)), Clipped(2)])
+    with pytest.raises(ValueError, match=match):
+        _keras.keras_network(model)
+
+
+def test_mixed_precision_network_is_copied_in_float32():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(2)])  # fmt: skip
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    _, body = _keras.keras_network(model)
+    assert {p.dtype for p in body.parameters()} == {torch.float32}
+
+
+def test_keras_module_trains_as_torch_layers(task):
+    # Keras's dropout and batch norm follow its `training` argument, which
+    # skorch never passes: the student trains a torch copy, where train() counts.
+    X, y, _ = task
+
+    def net(rate):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((6,)), keras.layers.Dense(32, activation="relu"),
+                                 keras.layers.BatchNormalization(), keras.layers.Dropout(rate),
+                                 keras.layers.Dense(3)])  # fmt: skip
+
+    params = {"max_epochs": 3, "random_state": 0}
+    P = np.eye(3)[y] * 0.8 + 0.2 / 3
+    with_dropout = DistilledClassifier(module=net(0.9), **params).fit(X, y, teacher_proba=P)
+    without = DistilledClassifier(module=net(0.0), **params).fit(X, y, teacher_proba=P)
+    assert isinstance(with_dropout.module_.body[3], torch.nn.Dropout)
+    assert not np.allclose(with_dropout.predict_proba(X), without.predict_proba(X))
+    bn = with_dropout.module_.body[2]
+    assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
+    # A student whose module came from Keras is a source like any other.
+    transfer = TransferClassifier(with_dropout, max_epochs=2).fit(X[:60], y[:60] % 2)
+    assert isinstance(transfer.module_.get_submodule(transfer.head_), torch.nn.Linear)
+    assert transfer.module_.get_submodule(transfer.head_).out_features == 2
 
 
 @pytest.mark.parametrize(
     "layer, match",
     [
-        (lambda: keras.layers.Dense(4, activation="exponential"), "activation 'exponential'"),
+        (lambda: keras.layers.Dense(4, activation="exponential"), "function exponential"),
         (lambda: keras.layers.GaussianNoise(0.1, name="noise"), "layer 'noise'"),
         (lambda: keras.layers.ReLU(max_value=6.0, name="capped"), "layer 'capped'"),
         (lambda: keras.layers.BatchNormalization(center=False, name="bn0"), "layer 'bn0'"),
@@ -159,7 +272,7 @@ def test_unbuilt_model_is_refused():
 
 def test_a_copy_that_computes_otherwise_is_an_error(source, monkeypatch):
     monkeypatch.setitem(_keras._ACTIVATIONS, "relu", torch.nn.Tanh)
-    with pytest.raises(ValueError, match="does not compute what the source computes"):
+    with pytest.raises(ValueError, match="does not compute what the network computes"):
         _keras.keras_network(source)
 
 
@@ -197,3 +310,9 @@ def test_keras_teacher_and_module(task):
     assert student.fit(X[:400], y[:400]).score(X[400:], y[400:]) > 0.75
     with pytest.raises(ValueError, match="returns probabilities"):
         DistilledClassifier(mlp(), max_epochs=2).fit(X[:400], y[:400])
+
+
+def test_only_keras_3_models_are_keras_models():
+    assert _keras.is_keras_model(keras.Sequential())
+    assert not _keras.is_keras_model(keras.Sequential)  # a class is no model
+    assert not _keras.is_keras_model(torch.nn.Linear(2, 2))
