@@ -8,11 +8,13 @@ predicts, pickles and exports as any other, without accelerate installed.
 """
 
 import contextlib
-import functools
 
+import numpy as np
+import torch
 from skorch.callbacks import PrintLog
 from skorch.hf import AccelerateMixin
-from torch.nn.parallel import DistributedDataParallel
+
+from ._net import Net, TransferNet
 
 
 def _print(*args, **kwargs):
@@ -22,12 +24,26 @@ def _print(*args, **kwargs):
     PartialState().print(*args, **kwargs)
 
 
+def _unprepared(obj):
+    """``obj`` without accelerate's marks: a copy of a prepared network would
+    otherwise be taken as prepared already (never wrapped for data parallelism),
+    and a restored ``forward`` would stay in the instance (skops refuses it)."""
+    state = vars(obj)
+    state.pop("_is_accelerate_prepared", None)
+    forward = state.get("forward")
+    if forward is not None and getattr(forward, "__func__", None) is type(obj).forward:
+        del state["forward"]
+    return obj
+
+
 class _Accelerated(AccelerateMixin):
     """What sktkd's nets need of skorch's mixin beyond what it does."""
 
     def _initialize_accelerator(self):
         # skorch's mixin prepares every criterion; under data parallelism one
         # without parameters (sktkd's losses) is refused by DistributedDataParallel.
+        if not self._wrapped_with_accelerator:
+            _unprepared(self.module_)
         criteria = self._criteria
         self._criteria = [
             name for name in criteria if any(True for _ in getattr(self, name + "_").parameters())
@@ -45,7 +61,7 @@ class _Accelerated(AccelerateMixin):
         super().initialize_optimizer(*args, **kwargs)
         if self._wrapped_with_accelerator:
             network = self.accelerator.unwrap_model(self.module_, keep_fp32_wrapper=False)
-            self.module_ = self.accelerator.prepare(network)
+            self.module_ = self.accelerator.prepare(_unprepared(network))
             self.optimizer_ = self.accelerator.prepare(self.optimizer_)
         return self
 
@@ -60,24 +76,79 @@ class _Accelerated(AccelerateMixin):
         # skorch's mixin would gather the processes' outputs, repeating its rows.
         return super(AccelerateMixin, self).evaluation_step(batch, training=training)
 
+    def infer(self, x, **fit_params):
+        # Rows from a scorer or a callback: skorch's device is None when the
+        # accelerator places the network, so they go to the accelerator's.
+        if isinstance(x, torch.Tensor) and self.device is None:
+            x = x.to(self.accelerator.device)
+        return super().infer(x, **fit_params)
 
-@functools.cache
-def accelerated(net_class):
-    """``net_class`` trained by the ``accelerator`` it is given (skorch's ``AccelerateMixin``)."""
-    return type(
-        f"Accelerated{net_class.__name__}", (_Accelerated, net_class), {"plain_class": net_class}
-    )
+    def on_epoch_end(self, net, **kwargs):
+        # The training loss of all processes' shares, so that every process
+        # takes the same decisions (the stopping rule watches it).
+        row, accelerator = self.history[-1], self.accelerator
+        if accelerator.num_processes > 1 and row.get("train_loss") is not None:
+            loss = torch.tensor([row["train_loss"]], device=accelerator.device)
+            self.history.record("train_loss", float(accelerator.reduce(loss, "mean")))
+        super().on_epoch_end(net, **kwargs)
 
 
-def net_options(accelerator, device, verbose):
+class AcceleratedNet(_Accelerated, Net):
+    """:class:`~sktkd._net.Net` trained through an ``accelerate.Accelerator``."""
+
+    plain_class = Net
+
+
+class AcceleratedTransferNet(_Accelerated, TransferNet):
+    """:class:`~sktkd._net.TransferNet` trained through an ``accelerate.Accelerator``."""
+
+    plain_class = TransferNet
+
+
+ACCELERATED = {Net: AcceleratedNet, TransferNet: AcceleratedTransferNet}
+
+
+def check_accelerator(accelerator):
+    """Refuse what would fail late or silently: a class, gradient accumulation, an
+    accelerator copied into another process (accelerate's state stays behind)."""
+    if accelerator is None:
+        return
+    if isinstance(accelerator, type):
+        raise TypeError(
+            f"accelerator must be an instance, e.g. {accelerator.__name__}(); got the class."
+        )
+    steps = getattr(accelerator, "gradient_accumulation_steps", 1)
+    if steps != 1:
+        raise ValueError(
+            f"gradient_accumulation_steps={steps}: sktkd's batches are in memory, so take "
+            f"a batch_size {steps} times larger instead."
+        )
+    from accelerate.state import AcceleratorState
+
+    try:
+        AcceleratorState()  # the process's state, which an Accelerator() sets up
+    except ValueError as exc:
+        raise ValueError(
+            "The accelerator has no state in this process: accelerate's state stays in the "
+            "process that created the Accelerator, so one copied into a joblib process "
+            "worker (n_jobs with the loky backend) cannot train. Search with the "
+            "threading backend, or without an accelerator."
+        ) from exc
+
+
+def net_options(accelerator, device, verbose, routed):
     """The net class's keyword arguments: skorch's mixin places the network when
-    the accelerator does (``device=None``), and prints as ``verbose`` says."""
-    return {
+    the accelerator does (``device=None``); the main process alone prints."""
+    verbose = verbose if accelerator.is_main_process else 0
+    options = {
         "accelerator": accelerator,
         "device": None if accelerator.device_placement else device,
         "unwrap_after_train": False,  # phases and epochs go on wrapped; see plain()
-        "callbacks__print_log__sink": _print if verbose else print,
+        "verbose": verbose,
     }
+    if "print_log__sink" not in routed:
+        options["callbacks__print_log__sink"] = _print if verbose else print
+    return options
 
 
 def plain(net):
@@ -94,32 +165,47 @@ def plain(net):
         scheduler = getattr(callback, "lr_scheduler_", None)
         if isinstance(getattr(scheduler, "optimizer", None), AcceleratedOptimizer):
             scheduler.optimizer = scheduler.optimizer.optimizer
-        if isinstance(callback, PrintLog):
+        if isinstance(callback, PrintLog) and callback.sink is _print:
             callback.sink = print
+    for obj in (net.module_, net.criterion_, net.optimizer_):
+        _unprepared(obj)
     device = next(net.module_.parameters(), None)
     for name in ("accelerator", "unwrap_after_train", "_wrapped_with_accelerator"):
         vars(net).pop(name, None)
-    vars(net).pop("callbacks__print_log__sink", None)
-    net._params_to_validate.discard("callbacks__print_log__sink")
+    if vars(net).get("callbacks__print_log__sink") in (_print, print):  # ours, not routed
+        vars(net).pop("callbacks__print_log__sink")
+        net._params_to_validate.discard("callbacks__print_log__sink")
     net.__class__ = type(net).plain_class
     net.device = "cpu" if device is None else str(device.device)
     return net
 
 
-def unwrapped(module):
-    """The network inside a data-parallel wrapper (its parameters' names lack ``module.``)."""
-    return module.module if isinstance(module, DistributedDataParallel) else module
+def same_in_all_processes(accelerator, value):
+    """``value`` as the main process has it: an int, or an array (soft labels of a
+    teacher that each process fitted with its own randomness)."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return value
+    from accelerate.utils import broadcast, broadcast_object_list
+
+    if isinstance(value, np.ndarray):
+        tensor = torch.as_tensor(value).to(accelerator.device)
+        return broadcast(tensor, from_process=0).cpu().numpy()
+    return broadcast_object_list([value], from_process=0)[0]
 
 
 @contextlib.contextmanager
 def forgetting(accelerator):
-    """The accelerator forgets what a fit prepared (it lists prepared objects):
-    the user's accelerator holds no network, and a pickle of it none either."""
+    """The accelerator as it was before a fit: it forgets the objects the fit
+    prepared (it lists them), its step count and its loss scale, so that the
+    user's accelerator holds no network and identical fits train alike."""
     if accelerator is None:
         yield
         return
     lists = ("_models", "_optimizers", "_schedulers", "_dataloaders")
     before = {name: {id(obj) for obj in getattr(accelerator, name, ())} for name in lists}
+    step = getattr(accelerator, "step", None)
+    scaler = getattr(accelerator, "scaler", None)
+    scale = None if scaler is None else scaler.state_dict()
     try:
         yield
     finally:
@@ -127,3 +213,7 @@ def forgetting(accelerator):
             if hasattr(accelerator, name):
                 prepared = getattr(accelerator, name)
                 prepared[:] = [obj for obj in prepared if id(obj) in before[name]]
+        if step is not None:
+            accelerator.step = step
+        if scale:
+            scaler.load_state_dict(scale)

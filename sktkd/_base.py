@@ -23,7 +23,14 @@ from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from torch import nn
 
-from ._accelerate import accelerated, forgetting, net_options, plain
+from ._accelerate import (
+    ACCELERATED,
+    check_accelerator,
+    forgetting,
+    net_options,
+    plain,
+    same_in_all_processes,
+)
 from ._batches import TensorDataset
 from ._keras import is_keras_model, keras_body
 from ._modules import MLP, Standardize, whole_network
@@ -475,7 +482,9 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             )
 
     def _seed(self):
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        # Processes of data parallelism split the same batches of the same rows.
+        return same_in_all_processes(self.accelerator, seed)
 
     def _held_out(self, codes, weight, seed, incremental):
         """Mask of the validation rows: with ``early_stopping``, a stratified share of
@@ -534,6 +543,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         """The device a fit trains on: ``device``'s, or the accelerator's when it
         places the network (``accelerator.device_placement``)."""
         accelerator = self.accelerator
+        check_accelerator(accelerator)
         if accelerator is None or not accelerator.device_placement:
             return resolve_device(self.device)
         placed = torch.device(accelerator.device)
@@ -609,10 +619,11 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             callbacks = [*validation_scoring(valid_weights, valid_teacher_codes), *callbacks]
         if not incremental:
             callbacks.append(stopping(valid is not None, self.n_iter_no_change, self.tol))
-        placement = {"device": device}
+        placement = {"device": device, "verbose": self.verbose}
         if self.accelerator is not None:
-            net_class = accelerated(net_class)
-            placement = net_options(self.accelerator, device, self.verbose)
+            net_class = ACCELERATED[net_class]
+            routed = self._routed("callbacks__")
+            placement = net_options(self.accelerator, device, self.verbose, routed)
         net = net_class(
             iterator_train__rows_per_epoch=rows_per_epoch,
             module=body,
@@ -625,7 +636,6 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
             train_split=None if valid is None else predefined_split(valid),
             callbacks=callbacks,
-            verbose=self.verbose,
             **placement,
             **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
             **{f"callbacks__{k}": v for k, v in self._routed("callbacks__").items()},

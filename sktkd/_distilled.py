@@ -15,6 +15,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
 
+from ._accelerate import same_in_all_processes
 from ._base import (
     NeuralClassifierBase,
     drop_zero_weights,
@@ -522,6 +523,9 @@ class DistilledClassifier(NeuralClassifierBase):
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
             if teacher_proba is None and not incremental:
                 self._warn_if_soft_labels_are_hard(soft, codes)
+            # Processes of data parallelism learn from the main one's soft labels
+            # (a teacher fitted in each may differ).
+            soft = same_in_all_processes(self.accelerator, soft)
             codes_tr, soft_tr, weight_tr = training_rows(valid, codes, soft, weight)
             n_rows, X_aug, weight_aug = len(codes_tr), None, weight_tr
             n_unlabelled = int(np.sum(codes_tr < 0))
@@ -530,6 +534,7 @@ class DistilledClassifier(NeuralClassifierBase):
                 X_aug, codes_tr, soft_tr, weight_aug = self._munge(
                     X_tr, codes_tr, soft_tr, weight_tr, seed
                 )
+                soft_tr = same_in_all_processes(self.accelerator, soft_tr)
 
             with self._fork_rng(device):
                 torch.manual_seed(seed)

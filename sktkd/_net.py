@@ -17,8 +17,8 @@ from skorch.callbacks import (
     PrintLog,
 )
 from skorch.utils import get_map_location
+from torch.nn.parallel import DistributedDataParallel
 
-from ._accelerate import unwrapped
 from ._batches import SliceLoader, TensorDataset
 from ._persist import check_attributes, from_plain, loading_with_skops, to_plain
 from ._threads import SMALL_TRAINING_BATCH, threads_for, torch_threads
@@ -88,6 +88,11 @@ def batch_rows(callbacks):
             return "live"
         after = True
     return "after" if after else None
+
+
+def unwrapped(module):
+    """The network inside a data-parallel wrapper (its parameters' names lack ``module.``)."""
+    return module.module if isinstance(module, DistributedDataParallel) else module
 
 
 def carry_schedule(optimizer, previous):
