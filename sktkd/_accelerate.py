@@ -8,10 +8,12 @@ predicts, pickles and exports as any other, without accelerate installed.
 """
 
 import contextlib
+import threading
 
 import numpy as np
 import torch
 from skorch.callbacks import PrintLog
+from skorch.callbacks.scoring import ScoringBase
 from skorch.hf import AccelerateMixin
 
 from ._net import Net, TransferNet
@@ -87,9 +89,16 @@ class _Accelerated(AccelerateMixin):
         # The training loss of all processes' shares, so that every process
         # takes the same decisions (the stopping rule watches it).
         row, accelerator = self.history[-1], self.accelerator
-        if accelerator.num_processes > 1 and row.get("train_loss") is not None:
-            loss = torch.tensor([row["train_loss"]], device=accelerator.device)
-            self.history.record("train_loss", float(accelerator.reduce(loss, "mean")))
+        if accelerator.num_processes > 1:
+            loss = row.get("train_loss")
+            if loss is None:  # per-batch rows, which skorch's scoring would average
+                batches = [b for b in row["batches"] if "train_loss" in b]
+                sizes = [b.get("train_batch_size", 1) for b in batches]
+                if batches:
+                    loss = np.average([b["train_loss"] for b in batches], weights=sizes)
+            if loss is not None:
+                loss = torch.tensor([float(loss)], device=accelerator.device)
+                self.history.record("train_loss", float(accelerator.reduce(loss, "mean")))
         super().on_epoch_end(net, **kwargs)
 
 
@@ -123,17 +132,54 @@ def check_accelerator(accelerator):
             f"gradient_accumulation_steps={steps}: sktkd's batches are in memory, so take "
             f"a batch_size {steps} times larger instead."
         )
-    from accelerate.state import AcceleratorState
-
-    try:
-        AcceleratorState()  # the process's state, which an Accelerator() sets up
-    except ValueError as exc:
+    if not accelerator.state.initialized:  # the process's state, which Accelerator() sets up
         raise ValueError(
             "The accelerator has no state in this process: accelerate's state stays in the "
             "process that created the Accelerator, so one copied into a joblib process "
-            "worker (n_jobs with the loky backend) cannot train. Search with the "
-            "threading backend, or without an accelerator."
-        ) from exc
+            "worker (n_jobs with the loky backend) cannot train. Search without n_jobs, or "
+            "without an accelerator."
+        )
+    if accelerator.num_processes > 1 and threading.current_thread() is not threading.main_thread():
+        raise ValueError(
+            "Data parallelism over several processes needs every process to fit the same "
+            "estimators in the same order; fits in threads (a search with n_jobs) run in "
+            "another order in each process and would wait for each other forever. Search "
+            "sequentially (n_jobs=None)."
+        )
+
+
+def check_same_data(accelerator, X, codes):
+    """Every process of data parallelism must be given the same rows (each takes
+    its share of every batch itself): compare cheap fingerprints, in all processes."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return
+    from accelerate.utils import gather_object
+
+    step = max(1, len(X) // 1000)
+    sample = np.asarray(X[::step], dtype=np.float64)
+    mine = (len(X), float(np.nansum(sample)), int(np.sum(codes, dtype=np.int64)))
+    prints = gather_object([mine])
+    if any(p != prints[0] for p in prints):
+        raise ValueError(
+            "The processes of data parallelism were given different rows (row counts, "
+            f"sums: {prints}). Give every process all the rows: each takes its own share "
+            "of every batch."
+        )
+
+
+def check_training_scores(accelerator, callbacks):
+    """Under data parallelism, scores of the training rows are each process's share:
+    a decision on them (EarlyStopping) would differ between processes, which then
+    wait for each other forever."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return
+    for name, callback in callbacks:
+        if isinstance(callback, ScoringBase) and callback.on_train:
+            raise ValueError(
+                f"The callback {name!r} scores the training rows, of which each process of "
+                "data parallelism sees its own share; score the validation rows instead "
+                "(early_stopping=True, on_train=False)."
+            )
 
 
 def net_options(accelerator, device, verbose, routed):

@@ -26,6 +26,8 @@ from torch import nn
 from ._accelerate import (
     ACCELERATED,
     check_accelerator,
+    check_same_data,
+    check_training_scores,
     forgetting,
     net_options,
     plain,
@@ -116,6 +118,8 @@ def describe(value):
     """``repr(value)``, but a module-level function or class by its name: its repr
     holds an address that changes from one process to the next. (A lambda or a
     closure keeps its repr: two of them may share a name.)"""
+    if is_keras_model(value):  # its repr gives only its name
+        return f"keras:{value.to_json()}"
     if isinstance(value, functools.partial):
         return f"partial({describe(value.func)}, {value.args!r}, {value.keywords!r})"
     name = getattr(value, "__qualname__", None)
@@ -353,6 +357,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
                     f"Only the classes {weighted.tolist()} have rows with a positive "
                     "sample_weight; a classifier needs at least 2 classes."
                 )
+        check_same_data(self.accelerator, X, codes)
         return X, y, codes, sample_weight
 
     def _student_weights(self, codes, sample_weight, incremental=False, unlabeled_label=None):
@@ -549,7 +554,8 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         placed = torch.device(accelerator.device)
         if self.device not in ("cpu", "auto"):
             asked = torch.device(resolve_device(self.device))
-            if asked.type != placed.type or asked.index not in (None, placed.index):
+            indices = {asked.index, placed.index} - {None}
+            if asked.type != placed.type or len(indices) > 1:
                 raise ValueError(
                     f"device={self.device!r}, but the accelerator places the network on "
                     f"{placed}; leave device='cpu' (the default) or 'auto' with an accelerator."
@@ -644,9 +650,11 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         net.architecture_ = self._architecture()
         net.n_threads = self.n_threads
         routed = self._routed("callbacks__")
-        return check_callbacks(
+        net = check_callbacks(
             net.initialize(), valid is not None, routed, unlabelled_rows, incremental
         )
+        check_training_scores(self.accelerator, net.callbacks_)
+        return net
 
     def _resume(self, net, incremental):
         """Give ``net`` (initialised) the fitted net's history (and optimizer state).

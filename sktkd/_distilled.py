@@ -149,7 +149,8 @@ class DistilledClassifier(NeuralClassifierBase):
         instance is copied, never trained in place. A Keras 3 model becomes a
         torch copy, as a Keras source of :class:`TransferClassifier` does (its
         dropout and batch normalisation would not see torch's training
-        mode); ``Normalization`` layers stay in it. ``None`` builds an MLP from
+        mode), without a first ``Normalization`` layer: sktkd's standardisation
+        takes its place. ``None`` builds an MLP from
         ``hidden_layer_sizes``. Either way, the inputs are first standardised
         with statistics of the training rows, inside the network, in float64
         (see :class:`sktkd._modules.Standardize`).

@@ -101,7 +101,14 @@ def _torch_layers(layer):
     """``[(suffix, module)]`` computing what the Keras ``layer`` computes."""
     import keras
 
-    L, w, where = keras.layers, _weights(layer), f"layer {layer.name!r}"
+    L, where = keras.layers, f"layer {layer.name!r}"
+    if not isinstance(layer, L.Layer):  # an operation (keras.ops.relu) in a functional model
+        raise ValueError(
+            f"The Keras network computes {layer.name!r} ({type(layer).__name__}), an operation "
+            f"rather than a layer; sktkd translates {_SUPPORTED}. Use a layer "
+            "(e.g. keras.layers.Activation) or pass a torch module instead."
+        )
+    w = _weights(layer)
     if isinstance(layer, L.Dense):
         linear = nn.Linear(w["kernel"].shape[0], layer.units, bias=layer.use_bias)
         with torch.no_grad():
@@ -111,7 +118,7 @@ def _torch_layers(layer):
         return [("", linear), ("_activation", _activation(layer.activation, where))]
     if isinstance(layer, L.AlphaDropout):
         return [("", nn.AlphaDropout(layer.rate))]
-    if isinstance(layer, L.Dropout):
+    if isinstance(layer, L.Dropout) and layer.noise_shape is None:
         return [("", nn.Dropout(layer.rate))]
     if isinstance(layer, L.Activation):
         return [("", _activation(layer.activation, where))]
@@ -126,7 +133,7 @@ def _torch_layers(layer):
     if isinstance(layer, L.Normalization):
         return [("", _standardize(layer))]
     if isinstance(layer, L.BatchNormalization) and layer.axis in (-1, 1):
-        if layer.center and layer.scale:
+        if layer.center and layer.scale and not getattr(layer, "renorm", False):
             n = len(w["moving_mean"])
             norm = nn.BatchNorm1d(n, eps=layer.epsilon, momentum=1 - layer.momentum)
             with torch.no_grad():
@@ -217,11 +224,11 @@ def _n_features(model):
     return shape[1]
 
 
-def keras_network(model, rows=None, *, scaling=True):
+def keras_network(model, rows=None):
     """The Keras ``model`` as ``(standardize, body)``: torch layers named as the Keras ones.
 
-    With ``scaling``, a first ``Normalization`` layer becomes ``standardize``
-    (else it is ``Standardize(0, 1)``, inputs as they come); every other
+    A first ``Normalization`` layer becomes ``standardize`` (else it is
+    ``Standardize(0, 1)``, inputs as they come); every other
     layer, the torch layers computing the same (a ``Dense`` layer's
     activation follows it as ``<name>_activation``). The copy is checked
     against the model on random rows and on ``rows`` (some of the user's).
@@ -236,10 +243,16 @@ def keras_network(model, rows=None, *, scaling=True):
     layers = _chain(model)
     n_features = _n_features(model)
     standardize = Standardize(0.0, 1.0)
-    if scaling and layers and type(layers[0]).__name__ == "Normalization":
+    if layers and type(layers[0]).__name__ == "Normalization":
         standardize = _standardize(layers.pop(0))
-    modules = OrderedDict()
+    modules, seen = OrderedDict(), set()
     for layer in layers:
+        if id(layer) in seen:
+            raise ValueError(
+                f"The Keras network uses its layer {layer.name!r} twice (shared weights); "
+                "sktkd translates networks whose layers are each used once."
+            )
+        seen.add(id(layer))
         for suffix, module in _torch_layers(layer):
             name = layer.name.replace(".", "_") + suffix
             if name in modules or hasattr(nn.Sequential(), name):
@@ -255,8 +268,12 @@ def keras_network(model, rows=None, *, scaling=True):
 
 
 def keras_body(model):
-    """The Keras ``model`` as one torch network (a ``module=`` for the student)."""
-    return keras_network(model, scaling=False)[1]
+    """The Keras ``model`` as one torch network (a ``module=`` for the student).
+
+    A first ``Normalization`` layer goes: the student's inputs come standardised
+    already, with statistics of the training rows, not of the Keras layer's data.
+    """
+    return keras_network(model)[1]
 
 
 def _check_same(model, standardize, body, n_features, rows=None):

@@ -371,8 +371,9 @@ class Net(NeuralNet):
 
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree
-        # each time costs more than a small batch's forward pass.
-        if self.module_.training != training:
+        # each time costs more than a small batch's forward pass. (The network's
+        # own flag: a data-parallel wrapper's says nothing of what it wraps.)
+        if unwrapped(self.module_).training != training:
             super()._set_training(training)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -419,7 +420,7 @@ class TransferNet(Net):
         return self
 
     def _set_training(self, training=True):
-        switched = self.module_.training != training
+        switched = unwrapped(self.module_).training != training
         super()._set_training(training)
         if switched and training:
             for name in self.frozen_batchnorm_:

@@ -233,7 +233,39 @@ unseeded = DistilledClassifier(RandomForestClassifier(5), max_epochs=30, n_iter_
 unseeded.fit(X, y)
 out = [torch.cat([p.detach().flatten() for p in e.net_.module_.parameters()])
        for e in (clf, tl, unseeded)]
-torch.save(out, f"{sys.argv[3]}-{acc.process_index}.pt")
+# The network trains in training mode: a source's batch norm moves.
+torch.manual_seed(0)
+source = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                             torch.nn.Linear(8, 3))
+bn = TransferClassifier(source, strategy="full", max_epochs=2, random_state=0,
+                        accelerator=acc).fit(X, y)
+moved = not torch.allclose(bn.module_.body[1].running_mean, source[1].running_mean)
+# Refused: scores of the training shares, rows that differ, fits in threads.
+import threading
+from skorch.callbacks import EpochScoring
+refusals = []
+attempts = [
+    lambda: DistilledClassifier(callbacks=[EpochScoring("accuracy", on_train=True)],
+                                accelerator=acc, max_epochs=1).fit(X, y, teacher_proba=P),
+    lambda: DistilledClassifier(accelerator=acc, max_epochs=1).fit(
+        X[acc.process_index:], y[acc.process_index:], teacher_proba=P[acc.process_index:]),
+]
+for attempt in attempts:
+    try:
+        attempt()
+    except ValueError as exc:
+        refusals.append(str(exc)[:40])
+thread = threading.Thread(target=lambda: refusals.append(attempt_in_thread()))
+def attempt_in_thread():
+    try:
+        DistilledClassifier(accelerator=acc, max_epochs=1).fit(X, y, teacher_proba=P)
+    except ValueError as exc:
+        return str(exc)[:40]
+thread.start()
+thread.join()
+refusals = [r for r in refusals if r]
+torch.save({"weights": out, "moved": moved, "refusals": refusals},
+           f"{sys.argv[3]}-{acc.process_index}.pt")
 """
 
 
@@ -258,12 +290,14 @@ def test_data_parallel_over_two_processes_trains_the_one_process_network(data, t
     subprocess.run(
         [sys.executable, *args, str(tmp_path / "one"), "1"], check=True, timeout=300, env=env
     )
-    one = torch.load(tmp_path / "one-0.pt")
-    ranks = [torch.load(tmp_path / f"two-{rank}.pt") for rank in (0, 1)]
-    for two in ranks:
-        for a, b in zip(two[:2], one[:2], strict=True):
+    one = torch.load(tmp_path / "one-0.pt")["weights"]
+    results = [torch.load(tmp_path / f"two-{rank}.pt") for rank in (0, 1)]
+    for result in results:
+        for a, b in zip(result["weights"][:2], one[:2], strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(ranks[0][2], ranks[1][2], rtol=0, atol=0)
+        assert result["moved"]
+        assert len(result["refusals"]) == 3, result["refusals"]
+    torch.testing.assert_close(results[0]["weights"][2], results[1]["weights"][2], rtol=0, atol=0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

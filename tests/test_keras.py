@@ -161,6 +161,10 @@ def test_nested_models_and_a_later_normalization():
         ("custom_relu", "activation"),
         ("partial_activation", "activation"),
         ("clipping_dense", "does not compute what the network computes"),
+        ("ops_call", "an operation rather than a layer"),
+        ("row_dropout", "layer 'rows'"),
+        ("renorm", "layer 'renorm'"),
+        ("shared_twice", "uses its layer 'twice' twice"),
     ],
 )
 def test_networks_sktkd_cannot_copy_are_refused_clearly(build, match):
@@ -199,6 +203,20 @@ def test_networks_sktkd_cannot_copy_are_refused_clearly(build, match):
     elif build == "partial_activation":
         capped = functools.partial(keras.activations.relu, max_value=6.0)
         model = keras.Sequential([keras.Input((4,)), L.Dense(2, activation=capped)])
+    elif build == "ops_call":
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, L.Dense(2)(keras.ops.relu(L.Dense(4)(inputs))))
+    elif build == "row_dropout":  # drops whole rows in training: not nn.Dropout
+        model = keras.Sequential(
+            [keras.Input((4,)), L.Dropout(0.5, noise_shape=(None, 1), name="rows"), L.Dense(2)]
+        )
+    elif build == "renorm":
+        model = keras.Sequential(
+            [keras.Input((4,)), L.BatchNormalization(renorm=True, name="renorm"), L.Dense(2)]
+        )
+    elif build == "shared_twice":
+        inputs, twice = keras.Input((4,)), L.Dense(4, name="twice")
+        model = keras.Model(inputs, L.Dense(2)(twice(twice(inputs))))
     else:
 
         class Clipped(L.Dense):  # a Dense that is not one
@@ -316,3 +334,30 @@ def test_only_keras_3_models_are_keras_models():
     assert _keras.is_keras_model(keras.Sequential())
     assert not _keras.is_keras_model(keras.Sequential)  # a class is no model
     assert not _keras.is_keras_model(torch.nn.Linear(2, 2))
+
+
+def test_keras_module_with_normalization_and_warm_start(task):
+    X, y, _ = task
+
+    def net(width, scaled=True):
+        keras.utils.set_random_seed(0)
+        norm = keras.layers.Normalization(name="scale")
+        norm.adapt(X)
+        layers = [norm] if scaled else []
+        return keras.Sequential(
+            [keras.Input((6,)), *layers, keras.layers.Dense(width, activation="relu"),
+             keras.layers.Dense(3)], name="student",
+        )  # fmt: skip
+
+    # sktkd standardises the inputs itself: the Keras layer's scaling goes.
+    params = {"max_epochs": 20, "batch_size": 16, "random_state": 0}
+    P = np.eye(3)[y] * 0.8 + 0.2 / 3
+    scaled = DistilledClassifier(module=net(16), **params).fit(X, y, teacher_proba=P)
+    plain = DistilledClassifier(module=net(16, scaled=False), **params)
+    plain.fit(X, y, teacher_proba=P)
+    assert "scale" not in scaled.module_.body._modules
+    assert scaled.score(X, y) == plain.score(X, y)
+    # Another Keras network of the same name is another architecture.
+    scaled.set_params(module=net(8), warm_start=True)
+    with pytest.raises(ValueError, match=r"\[.module.\] changed since it was built"):
+        scaled.fit(X, y, teacher_proba=P)
