@@ -5,11 +5,11 @@ batch 200, 20,000 x 20 rows) fitted without an accelerator, with
 ``Accelerator(cpu=True)`` and with ``mixed_precision="bf16"``, beside stock
 skorch with its ``AccelerateMixin`` (a ``NeuralNetClassifier`` on hard labels,
 the same network and batches) and a plain PyTorch loop. Each row is the
-median of ``--repeats`` fits, in a process of its own (accelerate keeps one
-state per process). Several GPUs need ``accelerate launch``; see the scaling
-guide.
+median of ``--repeats`` fits, each the second fit of a process of its own
+(accelerate keeps one state per process; the first pays one-time costs).
+Several GPUs need ``accelerate launch``; see the scaling guide.
 
-    python benchmarks/bench_accelerate.py          # about a minute on two cores
+    python benchmarks/bench_accelerate.py          # about two minutes on two cores
 """
 
 import argparse
@@ -113,6 +113,7 @@ def main():
     torch.set_num_threads(1)
     if args.one:
         function, precision = CONTENDERS[args.one]
+        function(precision)  # warm-up: torch's and accelerate's one-time costs
         print(json.dumps(function(precision)))
         return
     print("| contender | fit (s), median | vs sktkd without accelerator | training accuracy |")
