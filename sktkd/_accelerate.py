@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 import torch
+from scipy.sparse import issparse
 from skorch.callbacks import PrintLog
 from skorch.callbacks.scoring import ScoringBase
 from skorch.hf import AccelerateMixin
@@ -155,9 +156,10 @@ def check_same_data(accelerator, X, codes):
         return
     from accelerate.utils import gather_object
 
-    step = max(1, len(X) // 1000)
-    sample = np.asarray(X[::step], dtype=np.float64)
-    mine = (len(X), float(np.nansum(sample)), int(np.sum(codes, dtype=np.int64)))
+    step = max(1, X.shape[0] // 1000)
+    sample = X[::step]
+    sample = sample.toarray() if issparse(sample) else np.asarray(sample, dtype=np.float64)
+    mine = (X.shape[0], float(np.nansum(sample)), int(np.sum(codes, dtype=np.int64)))
     prints = gather_object([mine])
     if any(p != prints[0] for p in prints):
         raise ValueError(

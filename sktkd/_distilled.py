@@ -205,13 +205,14 @@ class DistilledClassifier(NeuralClassifierBase):
         Train through Hugging Face accelerate with skorch's ``AccelerateMixin``:
         mixed precision (``Accelerator(mixed_precision="bf16")``, ``"fp16"``),
         and data parallelism over the processes of ``accelerate launch`` (each
-        takes its share of every batch; validation, prediction and the teacher
-        run whole in each). The accelerator places the network and batches on
-        ``accelerator.device``, so ``device`` is then left at ``"cpu"`` or
-        ``"auto"`` or names that device (else ``ValueError``). The fitted
-        student keeps no trace of it: a float32 network on that device, which
-        pickles and exports without accelerate. Needs ``pip install
-        sktkd[accelerate]``; see the user guide, "Scaling".
+        is given all the rows and takes its share of every batch; validation,
+        prediction and the teacher run whole in each). The accelerator places
+        the network and batches on ``accelerator.device``, so ``device`` is
+        then left at ``"cpu"`` or ``"auto"`` or names that device (else
+        ``ValueError``). The fitted student keeps no trace of it: a float32
+        network on that device, which pickles and exports without accelerate.
+        Needs ``pip install sktkd[accelerate]``; see the user guide, "Scaling
+        out" (what it refuses, and its cost: on one CPU it only slows).
     n_threads : int in [1, 4096] or None, default=None
         CPU threads torch uses while this estimator trains or predicts; the
         calling thread's setting (``torch.get_num_threads()``) is restored
