@@ -12,12 +12,11 @@ import threading
 
 import numpy as np
 import torch
-from scipy.sparse import issparse
 from skorch.callbacks import PrintLog
 from skorch.callbacks.scoring import ScoringBase
 from skorch.hf import AccelerateMixin
 
-from ._net import Net, TransferNet
+from ._net import Net, TransferNet, unwrapped
 
 
 def _print(*args, **kwargs):
@@ -118,9 +117,10 @@ class AcceleratedTransferNet(_Accelerated, TransferNet):
 ACCELERATED = {Net: AcceleratedNet, TransferNet: AcceleratedTransferNet}
 
 
-def check_accelerator(accelerator):
+def check_accelerator(accelerator, batch_size):
     """Refuse what would fail late or silently: a class, gradient accumulation, an
-    accelerator copied into another process (accelerate's state stays behind)."""
+    accelerator copied into another process (accelerate's state stays behind),
+    batches too small to give each process two rows."""
     if accelerator is None:
         return
     if isinstance(accelerator, type):
@@ -140,6 +140,12 @@ def check_accelerator(accelerator):
             "worker (n_jobs with the loky backend) cannot train. Search without n_jobs, or "
             "without an accelerator."
         )
+    if batch_size < 2 * accelerator.num_processes:
+        raise ValueError(
+            f"batch_size={batch_size} cannot give each of the {accelerator.num_processes} "
+            "processes two rows of every batch (batch normalisation needs two); take "
+            f"batch_size >= {2 * accelerator.num_processes}."
+        )
     if accelerator.num_processes > 1 and threading.current_thread() is not threading.main_thread():
         raise ValueError(
             "Data parallelism over several processes needs every process to fit the same "
@@ -156,10 +162,15 @@ def check_same_data(accelerator, X, codes):
         return
     from accelerate.utils import gather_object
 
-    step = max(1, X.shape[0] // 1000)
-    sample = X[::step]
-    sample = sample.toarray() if issparse(sample) else np.asarray(sample, dtype=np.float64)
-    mine = (X.shape[0], float(np.nansum(sample)), int(np.sum(codes, dtype=np.int64)))
+    # Sums weighted by position: the same rows in another order differ too.
+    step = max(1, len(X) // 1000)
+    rows = np.asarray(X[::step], dtype=np.float64).reshape(len(X[::step]), -1).sum(axis=1)
+    positions = np.arange(len(codes)) % 1009 + 1
+    mine = (
+        len(X),
+        float(np.nansum(rows * np.arange(1, len(rows) + 1))),
+        int(np.dot(positions, codes.astype(np.int64))),
+    )
     prints = gather_object([mine])
     if any(p != prints[0] for p in prints):
         raise ValueError(
@@ -206,6 +217,11 @@ def plain(net):
         return net
     from accelerate.optimizer import AcceleratedOptimizer
 
+    if net.accelerator.num_processes > 1:
+        # Data parallelism copies the main process's buffers (batch-norm
+        # statistics) before each step, not after the last: copy them now.
+        for buffer in unwrapped(net.module_).buffers():
+            torch.distributed.broadcast(buffer, src=0)
     net._unwrap_accelerator()
     if isinstance(net.optimizer_, AcceleratedOptimizer):  # its state is the inner one's
         net.optimizer_ = net.optimizer_.optimizer

@@ -548,7 +548,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         """The device a fit trains on: ``device``'s, or the accelerator's when it
         places the network (``accelerator.device_placement``)."""
         accelerator = self.accelerator
-        check_accelerator(accelerator)
+        check_accelerator(accelerator, self.batch_size)
         if accelerator is None or not accelerator.device_placement:
             return resolve_device(self.device)
         placed = torch.device(accelerator.device)

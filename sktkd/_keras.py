@@ -285,7 +285,13 @@ def _check_same(model, standardize, body, n_features, rows=None):
     mean, scale = standardize.mean.numpy(), standardize.scale.numpy()
     checks = [mean + scale * noise]
     if rows is not None:
-        checks.append(np.asarray(rows, dtype=np.float64)[:256])
+        rows = np.asarray(rows, dtype=np.float64)[:256]
+        if rows.shape[1] != n_features:
+            raise ValueError(
+                f"X has {rows.shape[1]} features, but the Keras network takes {n_features}: "
+                "the target task must have the source's features."
+            )
+        checks.append(rows)
     inputs = np.concatenate(checks).astype(np.float32)
     expected = model(inputs, training=False)
     if not keras.ops.is_tensor(expected):

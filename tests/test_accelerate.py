@@ -239,7 +239,8 @@ source = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), tor
                              torch.nn.Linear(8, 3))
 bn = TransferClassifier(source, strategy="full", max_epochs=2, random_state=0,
                         accelerator=acc).fit(X, y)
-moved = not torch.allclose(bn.module_.body[1].running_mean, source[1].running_mean)
+stats = bn.module_.body[1].running_mean
+moved = not torch.allclose(stats, source[1].running_mean)
 # Refused: scores of the training shares, rows that differ, fits in threads.
 import threading
 from skorch.callbacks import EpochScoring
@@ -249,6 +250,12 @@ attempts = [
                                 accelerator=acc, max_epochs=1).fit(X, y, teacher_proba=P),
     lambda: DistilledClassifier(accelerator=acc, max_epochs=1).fit(
         X[acc.process_index:], y[acc.process_index:], teacher_proba=P[acc.process_index:]),
+    # The same rows in another order in each process.
+    lambda: DistilledClassifier(accelerator=acc, max_epochs=1).fit(
+        np.roll(X, acc.process_index, axis=0), np.roll(y, acc.process_index),
+        teacher_proba=np.roll(P, acc.process_index, axis=0)),
+    lambda: DistilledClassifier(accelerator=acc, max_epochs=1, batch_size=3).fit(
+        X, y, teacher_proba=P),
 ]
 for attempt in attempts:
     try:
@@ -264,7 +271,7 @@ def attempt_in_thread():
 thread.start()
 thread.join()
 refusals = [r for r in refusals if r]
-torch.save({"weights": out, "moved": moved, "refusals": refusals},
+torch.save({"weights": out, "moved": moved, "stats": stats, "refusals": refusals},
            f"{sys.argv[3]}-{acc.process_index}.pt")
 """
 
@@ -296,8 +303,10 @@ def test_data_parallel_over_two_processes_trains_the_one_process_network(data, t
         for a, b in zip(result["weights"][:2], one[:2], strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
         assert result["moved"]
-        assert len(result["refusals"]) == 3, result["refusals"]
+        assert len(result["refusals"]) == 5, result["refusals"]
     torch.testing.assert_close(results[0]["weights"][2], results[1]["weights"][2], rtol=0, atol=0)
+    # Batch-norm statistics: the main process's in both.
+    torch.testing.assert_close(results[0]["stats"], results[1]["stats"], rtol=0, atol=0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

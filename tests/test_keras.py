@@ -361,3 +361,9 @@ def test_keras_module_with_normalization_and_warm_start(task):
     scaled.set_params(module=net(8), warm_start=True)
     with pytest.raises(ValueError, match=r"\[.module.\] changed since it was built"):
         scaled.fit(X, y, teacher_proba=P)
+
+
+def test_target_with_other_features_than_the_keras_source(source, task):
+    X, _, target_y = task
+    with pytest.raises(ValueError, match="X has 5 features, but the Keras network takes 6"):
+        TransferClassifier(source, max_epochs=2).fit(X[:60, :5], target_y[:60])
