@@ -34,6 +34,8 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
+from ._keras import is_keras_model
+
 _OBJECT = "sktkd.object"  # {_OBJECT: i}: the i-th record of _RECORDS
 _RECORDS = "sktkd.records"
 _ESCAPED = "sktkd.dict"  # {_ESCAPED: d}: the user's dict d, holding one of these keys
@@ -89,6 +91,12 @@ class _Encoder:
         self.records, self.memo, self.alive, self.escaped = [], {}, [], False
 
     def __call__(self, value):
+        if is_keras_model(value):  # a torch module on the torch backend, but Keras's graph
+            raise TypeError(
+                "A Keras model (the source= or module= parameter) cannot be saved with skops. "
+                "The fitted student is a torch network without it: set the parameter to None "
+                "before saving, e.g. est.set_params(source=None)."
+            )
         if isinstance(value, _TORCH + _HOLDERS):
             if isinstance(value, torch.Tensor) and not _plain_tensor(value):
                 return value

@@ -367,3 +367,14 @@ def test_target_with_other_features_than_the_keras_source(source, task):
     X, _, target_y = task
     with pytest.raises(ValueError, match="X has 5 features, but the Keras network takes 6"):
         TransferClassifier(source, max_epochs=2).fit(X[:60, :5], target_y[:60])
+
+
+def test_skops_says_to_set_a_keras_source_aside(source, task):
+    skops_io = pytest.importorskip("skops.io")
+    X, _, target_y = task
+    clf = TransferClassifier(source, max_epochs=2, random_state=0).fit(X[:60], target_y[:60])
+    with pytest.raises(TypeError, match="cannot be saved with skops"):
+        skops_io.dumps(clf)
+    dumped = skops_io.dumps(clf.set_params(source=None))
+    loaded = skops_io.loads(dumped, trusted=skops_io.get_untrusted_types(data=dumped))
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
