@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 import torch
-from skorch.callbacks import PrintLog
+from skorch.callbacks import PassthroughScoring, PrintLog
 from skorch.callbacks.scoring import ScoringBase
 from skorch.hf import AccelerateMixin
 
@@ -91,11 +91,8 @@ class _Accelerated(AccelerateMixin):
         row, accelerator = self.history[-1], self.accelerator
         if accelerator.num_processes > 1:
             loss = row.get("train_loss")
-            if loss is None:  # per-batch rows, which skorch's scoring would average
-                batches = [b for b in row["batches"] if "train_loss" in b]
-                sizes = [b.get("train_batch_size", 1) for b in batches]
-                if batches:
-                    loss = np.average([b["train_loss"] for b in batches], weights=sizes)
+            if loss is None and row["batches"]:  # per-batch rows: skorch's average of them
+                loss = PassthroughScoring("train_loss", on_train=True).get_avg_score(self.history)
             if loss is not None:
                 loss = torch.tensor([float(loss)], device=accelerator.device)
                 self.history.record("train_loss", float(accelerator.reduce(loss, "mean")))
@@ -164,7 +161,8 @@ def check_same_data(accelerator, X, codes):
 
     # Sums weighted by position: the same rows in another order differ too.
     step = max(1, len(X) // 1000)
-    rows = np.asarray(X[::step], dtype=np.float64).reshape(len(X[::step]), -1).sum(axis=1)
+    sample = np.asarray(X[::step], dtype=np.float64)
+    rows = sample.reshape(len(sample), -1).sum(axis=1)
     positions = np.arange(len(codes)) % 1009 + 1
     mine = (
         len(X),

@@ -389,19 +389,14 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         params = self._routed("module__")
         if self.module is None:
             return MLP(n_features, n_classes, self._check_hidden_layer_sizes(), **params)
-        if is_keras_model(self.module):  # Keras's layers ignore torch's train(): a copy
-            if params:
-                raise ValueError(
-                    f"module is a Keras model, so the parameters {sorted(params)} cannot "
-                    "reach a constructor."
-                )
-            return keras_body(self.module)
-        if isinstance(self.module, nn.Module):
+        if isinstance(self.module, nn.Module) or is_keras_model(self.module):
             if params:
                 raise ValueError(
                     f"module is an instance, so the parameters {sorted(params)} cannot "
                     "reach its constructor; pass the module class instead."
                 )
+            if is_keras_model(self.module):  # Keras's layers ignore torch's train(): a copy
+                return keras_body(self.module)
             return copy.deepcopy(self.module).float()  # never train the user's instance
         try:
             body = self.module(n_features_in=n_features, n_classes=n_classes, **params)
@@ -625,10 +620,10 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             callbacks = [*validation_scoring(valid_weights, valid_teacher_codes), *callbacks]
         if not incremental:
             callbacks.append(stopping(valid is not None, self.n_iter_no_change, self.tol))
+        routed = self._routed("callbacks__")
         placement = {"device": device, "verbose": self.verbose}
         if self.accelerator is not None:
             net_class = ACCELERATED[net_class]
-            routed = self._routed("callbacks__")
             placement = net_options(self.accelerator, device, self.verbose, routed)
         net = net_class(
             iterator_train__rows_per_epoch=rows_per_epoch,
@@ -644,12 +639,11 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             **placement,
             **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
-            **{f"callbacks__{k}": v for k, v in self._routed("callbacks__").items()},
+            **{f"callbacks__{k}": v for k, v in routed.items()},
         )
         net.classes_ = np.arange(len(self.classes_))  # the net's y: class indices
         net.architecture_ = self._architecture()
         net.n_threads = self.n_threads
-        routed = self._routed("callbacks__")
         net = check_callbacks(
             net.initialize(), valid is not None, routed, unlabelled_rows, incremental
         )

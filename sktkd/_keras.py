@@ -44,6 +44,7 @@ _SUPPORTED = (
     "Normalization, Activation, ReLU, LeakyReLU, Softmax, Flatten and Identity, "
     "in a chain (nested Sequential and functional models included)"
 )
+_NOT_BUILT = "The Keras network is not built: give it a keras.Input, or call it once on data."
 # The check's rows: around the model's input scaling, at these spreads.
 _CHECK_SPREADS = (1.0, 10.0, 100.0)
 
@@ -181,9 +182,7 @@ def _chain(model):
                     "layers sktkd cannot see as a graph; it translates Sequential and "
                     "functional models."
                 ) from None
-            raise ValueError(
-                "The Keras network is not built: give it a keras.Input, or call it once on data."
-            ) from None
+            raise ValueError(_NOT_BUILT) from None
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(
                 f"The Keras network has {len(inputs)} inputs and {len(outputs)} outputs; "
@@ -213,9 +212,7 @@ def _n_features(model):
     try:
         shape = tuple(model.inputs[0].shape)
     except (AttributeError, IndexError, ValueError):
-        raise ValueError(
-            "The Keras network is not built: give it a keras.Input, or call it once on data."
-        ) from None
+        raise ValueError(_NOT_BUILT) from None
     if len(shape) != 2 or shape[1] is None:
         raise ValueError(
             f"The Keras network takes inputs of shape {shape}; sktkd's rows are (n_samples, "
