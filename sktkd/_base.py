@@ -1,6 +1,8 @@
-"""What both estimators share: parameters, data and label checks, seeding, the net.
+"""What all estimators share: parameters, data checks, seeding, the net.
 
-Prediction, which they share too, is in :mod:`sktkd._predict`.
+Task-agnostic: what a target is (a class, a value) is the task's part,
+:mod:`sktkd._classifier` or :mod:`sktkd._regressor`, which each estimator
+puts before this base. Prediction, shared too, is in :mod:`sktkd._predict`.
 """
 
 import contextlib
@@ -8,17 +10,13 @@ import copy
 import copyreg
 import functools
 import threading
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils._param_validation import HasMethods, Interval
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from torch import nn
@@ -26,7 +24,6 @@ from torch import nn
 from ._accelerate import (
     ACCELERATED,
     check_accelerator,
-    check_same_data,
     check_training_scores,
     forgetting,
     net_options,
@@ -38,11 +35,10 @@ from ._keras import is_keras_model, keras_body
 from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
 from ._persist import check_attributes, from_plain, to_plain
-from ._predict import _INPUT_DTYPES, _PREDICT_BATCH_SIZE, Prediction, untensor
+from ._predict import _PREDICT_BATCH_SIZE, Prediction
 from ._threads import torch_threads
 from ._training import (
     check_callbacks,
-    class_weights,
     copy_callbacks,
     drop_training_data,
     fitted_curves,
@@ -153,11 +149,14 @@ def resolve_device(device):
     return str(resolved)
 
 
-class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
-    """Base of the sktkd classifiers: a private skorch net built in ``fit``.
+class NeuralBase(Prediction, BaseEstimator):
+    """Base of the sktkd estimators: a private skorch net built in ``fit``.
 
     Subclasses list every parameter in their own ``__init__`` and store their
     ``**kwargs`` (``module__*`` and ``optimizer__*``) with ``vars(self).update``.
+    The task part before it (:class:`~sktkd._classifier.ClassifierTask`,
+    :class:`~sktkd._regressor.RegressorTask`) says what the targets and the
+    network's outputs are.
     """
 
     n_threads = accelerator = None  # estimators pickled before these parameters existed
@@ -180,7 +179,6 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
-        "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
     # --- skorch-style routed parameters -------------------------------------
@@ -292,89 +290,6 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         """Whether this fit continues the fitted network (``partial_fit``, ``warm_start``)."""
         return (incremental or self.warm_start) and hasattr(self, "net_")
 
-    def _validate_fit_data(
-        self, X, y, sample_weight, unlabeled_label=None, incremental=False, classes=None
-    ):
-        """Checked ``X``, labels ``y``, their codes (sets ``classes_``), weights.
-
-        ``X`` stays float32 when given so and is float64 otherwise: it is
-        standardised in float64 before the network sees it. Rows whose label
-        equals ``unlabeled_label`` get the code ``-1``. Weights are checked
-        float64, as given (see :func:`loss_weights`). ``partial_fit``
-        (``incremental``) takes its classes from ``classes`` on the first call,
-        as scikit-learn's incremental classifiers do; a warm start keeps them.
-        """
-        continues = self._continues(incremental)
-        X, y = validate_data(
-            self, untensor(X), untensor(y), dtype=_INPUT_DTYPES, reset=not continues
-        )
-        labelled = np.ones(len(y), dtype=bool)
-        if unlabeled_label is not None:
-            labelled = ~(np.asarray(y, dtype=object) == unlabeled_label)
-        check_classification_targets(y[labelled])
-        if incremental:
-            if not hasattr(self, "net_"):
-                self.classes_ = None  # a first call takes them from `classes`
-            _check_partial_fit_first_call(self, classes)
-            if unlabeled_label is not None and unlabeled_label in self.classes_.tolist():
-                raise ValueError(
-                    f"classes {self.classes_.tolist()} holds unlabeled_label="
-                    f"{unlabeled_label!r}, the marker of rows without a label, which is "
-                    "never a class: leave it out of classes."
-                )
-            known = self.classes_
-        else:
-            known = np.unique(y[labelled])
-            if continues and not np.array_equal(known, self.classes_):
-                raise ValueError(
-                    "warm_start can only be used where y has the same classes as in the "
-                    f"previous call to fit. Previously got {self.classes_.tolist()}, y has "
-                    f"{known.tolist()}."
-                )
-            self.classes_ = known
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"The data contains only one class, {self.classes_.tolist()}; a classifier "
-                "needs samples of at least 2 classes."
-            )
-        unknown = np.setdiff1d(y[labelled], self.classes_)
-        if len(unknown):
-            raise ValueError(
-                f"y holds labels {unknown.tolist()[:5]} that are not among classes "
-                f"{self.classes_.tolist()} given to the first call to partial_fit."
-            )
-        codes = np.full(len(y), -1, dtype=np.int64)
-        codes[labelled] = np.searchsorted(self.classes_, y[labelled])
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not sample_weight.any():
-                raise ValueError("Sample weights must contain at least one non-zero number.")
-            weighted = np.unique(y[labelled & (sample_weight > 0)])
-            if len(weighted) < 2 and not incremental:
-                raise ValueError(
-                    f"Only the classes {weighted.tolist()} have rows with a positive "
-                    "sample_weight; a classifier needs at least 2 classes."
-                )
-        check_same_data(self.accelerator, X, codes)
-        return X, y, codes, sample_weight
-
-    def _student_weights(self, codes, sample_weight, incremental=False, unlabeled_label=None):
-        """``sample_weight`` times ``class_weight`` (see :func:`sktkd._training.class_weights`)."""
-        if self.class_weight is None:
-            return sample_weight
-        if incremental and self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit, which sees one "
-                "chunk at a time: compute the weights on a large enough sample with "
-                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=..., "
-                "y=...) and pass them as a dict."
-            )
-        return class_weights(
-            self.class_weight, self.classes_, codes, sample_weight, unlabeled_label
-        )
-
     def _check_hidden_layer_sizes(self):
         sizes = tuple(self.hidden_layer_sizes)
         if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
@@ -384,11 +299,11 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             )
         return sizes
 
-    def _build_body(self, n_features, n_classes):
+    def _build_body(self, n_features, n_outputs):
         """The network from ``module``, sized by the data."""
         params = self._routed("module__")
         if self.module is None:
-            return MLP(n_features, n_classes, self._check_hidden_layer_sizes(), **params)
+            return MLP(n_features, n_outputs, self._check_hidden_layer_sizes(), **params)
         if isinstance(self.module, nn.Module) or is_keras_model(self.module):
             if params:
                 raise ValueError(
@@ -398,12 +313,13 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             if is_keras_model(self.module):  # Keras's layers ignore torch's train(): a copy
                 return keras_body(self.module)
             return copy.deepcopy(self.module).float()  # never train the user's instance
+        sizes = {"n_features_in": n_features, self._OUTPUT_ARG: n_outputs}
         try:
-            body = self.module(n_features_in=n_features, n_classes=n_classes, **params)
+            body = self.module(**sizes, **params)
         except TypeError as exc:
             raise TypeError(
-                f"Could not build module {self.module!r} with n_features_in={n_features}, "
-                f"n_classes={n_classes} and {params}: {exc}"
+                f"Could not build module {self.module!r} with "
+                f"{', '.join(f'{k}={v}' for k, v in sizes.items())} and {params}: {exc}"
             ) from exc
         if not isinstance(body, nn.Module):
             raise TypeError(
@@ -411,38 +327,20 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             )
         return body.float()  # the network computes in float32, whatever it was built in
 
-    def _check_output(self, body, Z, n_classes):
-        """One forward pass on two standardised rows, so a mismatch fails here and clearly.
-
-        The body must end in logits: a final softmax would be applied twice.
-        """
+    def _first_output(self, body, Z):
+        """The body's output on two standardised rows of ``Z``, so that a module that
+        does not fit the data fails here, clearly (the task checks its shape)."""
         device = next(body.parameters(), torch.empty(0)).device
         try:
             # Two rows are small work (and a lazy module has no parameters to count yet).
             with torch_threads(self.n_threads or 1), torch.no_grad():
-                out = body.eval()(torch.tensor(Z[:2], device=device))
+                return body.eval()(torch.tensor(Z[:2], device=device))
         except RuntimeError as exc:
             raise ValueError(
                 f"The module cannot take input with {Z.shape[1]} features: {exc}"
             ) from exc
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(Z[:2]), n_classes):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise ValueError(
-                f"The module must return logits of shape (n_samples, {n_classes}) for "
-                f"the {n_classes} classes; it returned {shape}."
-            )
-        # Outputs that are probabilities or log-probabilities come from a final
-        # softmax, which predict_proba would apply a second time.
-        sums, log_sums = out.sum(dim=1), out.logsumexp(dim=1)
-        probabilities = bool((out >= 0).all() and torch.allclose(sums, torch.ones_like(sums)))
-        if probabilities or torch.allclose(log_sums, torch.zeros_like(log_sums), atol=1e-5):
-            raise ValueError(
-                "The module returns probabilities or log-probabilities (a final softmax or "
-                "log-softmax); it must return logits, since predict_proba applies the "
-                "softmax itself. Remove the final softmax."
-            )
 
-    def _build_network(self, X, n_classes, sample_weight=None, rows=None):
+    def _build_network(self, X, n_outputs, sample_weight=None, rows=None):
         """Input standardisation (training-row statistics) followed by the body.
 
         Returns the network and the standardised float32 rows the body trains
@@ -450,57 +348,31 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         """
         standardize = Standardize.from_data(X, sample_weight, rows)
         Z = standardize.transform(X, rows)
-        body = self._build_body(X.shape[1], n_classes)
-        self._check_output(body, Z, n_classes)
+        body = self._build_body(X.shape[1], n_outputs)
+        self._check_output(body, Z, n_outputs)
         return whole_network(standardize, body), Z
-
-    def _warn_if_near_chance(self, Z, *targets):
-        """Warn when the fitted network barely beats chance on its own training rows.
-
-        Each of ``targets`` holds class codes of the rows of ``Z`` (``-1``:
-        none); the score is the best balanced accuracy against any of them
-        (chance: ``1 / n_classes``), on at most 2,000 rows spread over the set
-        (enough to tell chance from learning: a standard error under 1.2%).
-        """
-        rows = np.arange(0, len(Z), max(1, len(Z) // 2_000))
-        predicted = self._body_forward(Z[rows])
-        predicted = predicted.argmax(dim=1).numpy()
-        scores = []
-        for codes in targets:
-            truth = codes[rows]
-            classes = np.unique(truth[truth >= 0])
-            scores.append(np.mean([np.mean(predicted[truth == k] == k) for k in classes]))
-        score, chance = max(scores), 1 / len(self.classes_)
-        if score < chance + 0.1 * (1 - chance):
-            warnings.warn(
-                f"{type(self).__name__} ends near chance on its own training rows "
-                f"(balanced accuracy {score:.3f}, chance {chance:.3f}): it has not learnt "
-                "the task. Check the inputs (a shift from the source's?), the learning rate "
-                "and max_epochs.",
-                ConvergenceWarning,
-                stacklevel=5,  # the caller of fit, through _fit_context
-            )
 
     def _seed(self):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         # Processes of data parallelism split the same batches of the same rows.
         return same_in_all_processes(self.accelerator, seed)
 
-    def _held_out(self, codes, weight, seed, incremental):
-        """Mask of the validation rows: with ``early_stopping``, a stratified share of
-        the labelled rows of positive weight (none for ``partial_fit``).
+    def _held_out(self, targets, weight, seed, incremental):
+        """Mask of the validation rows: with ``early_stopping``, a share of the
+        labelled rows of positive weight (none for ``partial_fit``), stratified
+        for a classifier.
 
         ``seed`` is the fit's first draw, so a warm start holds out the same rows.
         """
         if not self.early_stopping or incremental:
-            return np.zeros(len(codes), dtype=bool)
-        candidates = codes if weight is None else np.where(weight > 0, codes, -1)
-        return validation_rows(candidates, self.classes_, self.validation_fraction, seed)
+            return np.zeros(len(targets), dtype=bool)
+        candidates = self._labelled(targets) & (True if weight is None else weight > 0)
+        return validation_rows(candidates, self.validation_fraction, seed, **self._strata(targets))
 
-    def _validation_set(self, standardize, X, rows, codes, weight, valid, device, **extras):
+    def _validation_set(self, standardize, X, rows, targets, weight, valid, device, **extras):
         """The held-out rows as a dataset, and their float64 weights (for the scores).
 
-        ``X[rows]`` are the held-out rows; ``valid`` masks them in ``codes``,
+        ``X[rows]`` are the held-out rows; ``valid`` masks them in ``targets``,
         ``weight`` and ``extras``.
         """
         if not valid.any():
@@ -509,7 +381,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         extras = {k: None if v is None else v[valid] for k, v in extras.items()}
         dataset = self._dataset(
             standardize.transform(X, rows),
-            codes[valid],
+            targets[valid],
             device,
             sample_weight=loss_weights(weights),
             **extras,
@@ -601,7 +473,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         rows_per_epoch=None,
         valid=None,
         valid_weights=None,
-        valid_teacher_codes=None,
+        valid_teacher_targets=None,
         incremental=False,
         unlabelled_rows=False,
     ):
@@ -617,9 +489,12 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         """
         callbacks = copy_callbacks(self.callbacks)
         if valid is not None:
-            callbacks = [*validation_scoring(valid_weights, valid_teacher_codes), *callbacks]
+            scores = validation_scoring(self._VALID_SCORES, valid_weights, valid_teacher_targets)
+            callbacks = [*scores, *callbacks]
         if not incremental:
-            callbacks.append(stopping(valid is not None, self.n_iter_no_change, self.tol))
+            callbacks.append(
+                stopping(valid is not None, self.n_iter_no_change, self.tol, self._VALID_SCORES[0])
+            )
         routed = self._routed("callbacks__")
         placement = {"device": device, "verbose": self.verbose}
         if self.accelerator is not None:
@@ -641,7 +516,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
             **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
             **{f"callbacks__{k}": v for k, v in routed.items()},
         )
-        net.classes_ = np.arange(len(self.classes_))  # the net's y: class indices
+        net.classes_ = self._net_classes()  # None for a regressor
         net.architecture_ = self._architecture()
         net.n_threads = self.n_threads
         net = check_callbacks(
@@ -674,7 +549,7 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         ``partial_fit`` keeps the best validation score of the fit before. The
         net then forgets its validation rows (see ``drop_training_data``).
         """
-        curves = fitted_curves(net, self.early_stopping and not incremental)
+        curves = fitted_curves(net, self.early_stopping and not incremental, self._VALID_SCORES[0])
         plain(net)  # from here on, nothing of the accelerator
         drop_training_data(net)
         if incremental:
@@ -692,11 +567,12 @@ class NeuralClassifierBase(Prediction, ClassifierMixin, BaseEstimator):
         return params
 
     @staticmethod
-    def _dataset(Z, codes=None, device="cpu", **extras):
-        """Standardised rows ``Z``, class indices ``codes`` and the loss's ``extras``."""
+    def _dataset(Z, targets=None, device="cpu", **extras):
+        """Standardised rows ``Z``, their ``targets`` (class indices or standardised
+        values) and the loss's ``extras``."""
 
         def tensor(a):
             return None if a is None else torch.as_tensor(a).to(device)
 
         # Z is ours: standardised, float32.
-        return TensorDataset(tensor(Z), tensor(codes), {k: tensor(v) for k, v in extras.items()})
+        return TensorDataset(tensor(Z), tensor(targets), {k: tensor(v) for k, v in extras.items()})

@@ -12,9 +12,10 @@ class TensorDataset(skorch.dataset.Dataset):
     """Rows ``X`` (a float32 tensor), their labels ``y``, and what the loss alone needs.
 
     A batch is ``(X, y)`` as skorch and its callbacks expect, ``y`` the encoded
-    class indices (``-1``: no label). Per-row terms of the loss (``extras``,
-    e.g. ``teacher_logits`` and ``sample_weight``) travel with ``X``: a batch's
-    ``X`` is then the dict ``{"X": rows, **extras}``, which the net unpacks
+    class indices (``-1``: no label) or standardised targets (NaN: no label).
+    Per-row terms of the loss (``extras``, e.g. ``teacher_logits`` and
+    ``sample_weight``) travel with ``X``: a batch's ``X`` is then the dict
+    ``{"X": rows, **extras}``, which the net unpacks
     (:meth:`sktkd._net.Net.infer`, :meth:`~sktkd._net.Net.get_loss`). Scorers
     and callbacks thus read labels where they read ``y``; being a skorch
     ``Dataset``, it also gives them ``X`` and ``y`` whole
@@ -26,8 +27,11 @@ class TensorDataset(skorch.dataset.Dataset):
         self.X = X
         self.y = y
         self.extras = {k: v for k, v in (extras or {}).items() if v is not None}
-        # No row without a label: the loss can take plain means (one check per fit).
-        self.all_labelled = y is not None and bool((y >= 0).all())
+        # No row without a label (class code -1, or NaN targets): the loss can take
+        # plain means (one check per fit).
+        self.all_labelled = y is not None and bool(
+            (~y.isnan()).all() if y.is_floating_point() else (y >= 0).all()
+        )
 
     def __len__(self):
         return len(self.X)

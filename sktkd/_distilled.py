@@ -1,4 +1,11 @@
-"""DistilledClassifier: a small network trained on a teacher's soft labels."""
+"""Distillation: a small network trained on a teacher's outputs.
+
+One mechanism, :class:`Distillation` (fit the teacher, ask it once, add
+out-of-fold and synthetic rows, train the student), serves both
+:class:`DistilledClassifier` (soft labels: the teacher's logits) and
+:class:`DistilledRegressor` (the teacher's predictions); each names what its
+teacher gives and the loss it trains with.
+"""
 
 import copy
 import os
@@ -11,32 +18,295 @@ from scipy.sparse import issparse
 from scipy.special import softmax
 from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
 
 from ._accelerate import same_in_all_processes
 from ._base import (
-    NeuralClassifierBase,
+    NeuralBase,
     drop_zero_weights,
     loss_weights,
     row_indices,
     training_rows,
 )
-from ._losses import DistillationLoss
+from ._classifier import ClassifierTask
+from ._losses import DistillationLoss, RegressionDistillationLoss
 from ._munge import munge
 from ._predict import untensor
+from ._regressor import RegressorTask
 from ._teacher import (
+    check_regression_teacher,
     check_teacher,
+    check_teacher_pred,
     check_teacher_proba,
     fit_teacher,
     is_refittable,
     out_of_fold_logits,
+    out_of_fold_predictions,
     teacher_logits,
+    teacher_predictions,
 )
 
 
-class DistilledClassifier(NeuralClassifierBase):
+class Distillation(NeuralBase):
+    """The distillation mechanism both distilled estimators share.
+
+    A subclass (with its task part before this class) names what its teacher
+    gives: ``_RECORDED``, the ``fit`` argument of recorded teacher outputs;
+    ``_TEACHER_KEY``, their name in the loss; and the methods
+    ``_check_teacher``, ``_ask_teacher``, ``_out_of_fold``,
+    ``_check_recorded``, ``_criterion``, ``_teacher_decisions`` and
+    ``_warn_if_teacher_repeats_labels``.
+    """
+
+    keep_teacher, teacher_memory, n_jobs = True, None, None  # pickled before they existed
+
+    _parameter_constraints: dict = {
+        **NeuralBase._parameter_constraints,
+        "teacher": "no_validation",  # checked by check_teacher, it has many forms
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "teacher_weights": [None, "array-like"],
+        "teacher_cv": [None, "cv_object"],
+        "unlabeled_label": [None, Integral, Real, str],
+        "keep_teacher": ["boolean"],
+        "teacher_memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "n_jobs": [None, Integral],
+        "augment": [None, StrOptions({"munge"})],
+        "augment_factor": [Interval(Integral, 1, None, closed="left")],
+        "munge_swap_prob": [Interval(Real, 0, 1, closed="both")],
+        "munge_sd_divisor": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def _fit(self, X, y, sample_weight, recorded, incremental=False, classes=None):
+        # Tensors are data: the teacher gets arrays too, and objects that have no
+        # rows to index (only __array__) become arrays.
+        X, sample_weight, recorded = map(untensor, (X, sample_weight, recorded))
+        if not hasattr(X, "__getitem__") and not issparse(X):
+            X = np.asarray(X)
+        with self._atomic_fit():
+            self._check_params()
+            continues = self._continues(incremental)
+            if continues:
+                self._check_architecture(incremental)
+            # partial_fit after fit goes on with the teacher fit has fitted.
+            reuse_teacher = incremental and continues and self.teacher_ is not None
+            self._check_teacher_params(recorded, incremental, reuse_teacher)
+            device = self._fit_device()
+            Xv, y, codes, sample_weight = self._validate_fit_data(
+                X, y, sample_weight, self.unlabeled_label, incremental, classes
+            )
+            weight = self._student_weights(codes, sample_weight, incremental, self.unlabeled_label)
+            kept = np.ones(len(Xv), dtype=bool) if weight is None else weight > 0
+            seed = self._seed()
+            valid = self._held_out(codes, weight, seed, incremental)
+            seed = self._training_seed(seed, continues)
+            soft = self._soft_labels(
+                X, y, Xv, codes, sample_weight, recorded, kept, valid, reuse_teacher
+            )
+            # Rows of weight 0 are absent; the student trains on the rows outside
+            # the validation ones, which only score it. X is read through indices.
+            train_rows, valid_rows = row_indices(weight, valid)
+            weight, codes, valid = drop_zero_weights(weight, codes, valid)
+            codes, soft = self._encode_targets(codes, soft, weight, valid, continues)
+            if recorded is None and not incremental:
+                self._warn_if_teacher_repeats_labels(soft, codes)
+            # Processes of data parallelism learn from the main one's soft labels
+            # (a teacher fitted in each may differ).
+            soft = same_in_all_processes(self.accelerator, soft)
+            codes_tr, soft_tr, weight_tr = training_rows(valid, codes, soft, weight)
+            n_rows, X_aug, weight_aug = len(codes_tr), None, weight_tr
+            n_unlabelled = int(np.sum(~self._labelled(codes_tr)))
+            if self.augment == "munge":
+                X_tr = Xv if train_rows is None else Xv[train_rows]
+                X_aug, codes_tr, soft_tr, weight_aug = self._munge(
+                    X_tr, codes_tr, soft_tr, weight_tr, seed
+                )
+                soft_tr = same_in_all_processes(self.accelerator, soft_tr)
+
+            with self._fork_rng(device):
+                torch.manual_seed(seed)
+                if continues:
+                    standardize = self.standardize_
+                    body = copy.deepcopy(self.net_.module_)
+                    Z = standardize.transform(Xv, train_rows)
+                else:
+                    # Input statistics of the training rows, not of the synthetic ones.
+                    network, Z = self._build_network(Xv, self._n_outputs(), weight_tr, train_rows)
+                    standardize, body = network.standardize, network.body
+                Z_aug = Z if X_aug is None else standardize.transform(X_aug)
+                # With alpha=0 the soft labels have no weight: don't carry them per batch.
+                train_set = self._dataset(
+                    Z_aug,
+                    codes_tr,
+                    device,
+                    **{self._TEACHER_KEY: soft_tr if self.alpha > 0 else None},
+                    sample_weight=loss_weights(weight_aug),
+                )
+                valid_set, valid_weights = self._validation_set(
+                    standardize,
+                    Xv,
+                    valid_rows,
+                    codes,
+                    weight,
+                    valid,
+                    device,
+                    **{self._TEACHER_KEY: soft if self.alpha > 0 else None},
+                )
+                teacher_targets = self._teacher_decisions(soft[valid]) if valid.any() else None
+                # Unlabelled rows add information, not steps: an epoch visits as many
+                # rows as there are labelled (and synthetic) ones, drawn among all.
+                # Counting them as steps made a student with 85% unlabelled rows
+                # train 6.7x longer and overfit (bench_unlabelled.py).
+                rows_per_epoch = len(Z_aug) - n_unlabelled if n_unlabelled else None
+                net = self._make_net(
+                    body,
+                    self._criterion(),
+                    device,
+                    seed,
+                    rows_per_epoch=rows_per_epoch,
+                    valid=valid_set,
+                    valid_weights=valid_weights,
+                    valid_teacher_targets=teacher_targets,
+                    incremental=incremental,
+                    unlabelled_rows=n_unlabelled > 0 or X_aug is not None,
+                )
+                if continues:
+                    self._resume(net, incremental)
+                net.partial_fit(train_set, epochs=1 if incremental else self.max_epochs)
+            self.net_, self.standardize_ = net, standardize.cpu()
+            self._set_fitted_curves(net, incremental)
+            if not incremental:
+                # Near chance against both y and the teacher's decisions: nothing was learnt.
+                self._warn_if_not_learnt(Z, codes_tr[:n_rows], soft_tr[:n_rows])
+            if not self.keep_teacher:
+                self.teacher_ = None  # a pickle then holds what prediction needs
+        return self
+
+    def _check_teacher_params(self, recorded, incremental=False, reuse_teacher=False):
+        """Rules across the teacher parameters and ``recorded`` teacher outputs.
+
+        ``partial_fit`` (``incremental``) needs a fitted teacher, or the one a
+        previous ``fit`` fitted (``reuse_teacher``).
+        """
+        if incremental and self.teacher_cv is not None:
+            raise ValueError(
+                "teacher_cv refits the teacher on folds of all the rows; partial_fit sees "
+                "one chunk at a time. Use teacher_cv=None with partial_fit."
+            )
+        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        refittable = any(map(is_refittable, teachers))
+        if incremental and not reuse_teacher and recorded is None and refittable:
+            fitted = hasattr(self, "net_") and not self.keep_teacher
+            dropped = " (fit dropped its own: keep_teacher=False)" if fitted else ""
+            raise ValueError(
+                f"partial_fit needs a teacher that is already fitted{dropped}: pass "
+                "teacher=FrozenEstimator(fitted_teacher) (or an object without fit), or "
+                f"recorded teacher outputs with partial_fit(X, y, {self._RECORDED}=P). A "
+                "teacher fitted on each chunk would change from one call to the next."
+            )
+        if recorded is not None:
+            if self.teacher is not None:
+                raise ValueError(
+                    f"Pass either a teacher or {self._RECORDED} to fit, not both; "
+                    f"{self._RECORDED} requires teacher=None."
+                )
+            if self.teacher_cv is not None or self.augment is not None:
+                raise ValueError(
+                    "teacher_cv and augment need a teacher to refit or to label new "
+                    f"rows; recorded {self._RECORDED} cannot."
+                )
+        elif self.teacher is None:
+            raise ValueError(
+                f"No teacher: set teacher=<{self._TEACHER_KIND}> or pass fit(X, y, "
+                f"{self._RECORDED}=P)."
+            )
+        if self.augment is not None and self.alpha == 0:
+            raise ValueError(
+                "augment adds rows trained on the soft term alone, which alpha=0 turns off; "
+                "use alpha > 0 or augment=None."
+            )
+        if self.teacher_weights is not None:
+            weights = np.asarray(self.teacher_weights, dtype=float)
+            n_teachers = len(self.teacher) if isinstance(self.teacher, (list, tuple)) else 1
+            if not isinstance(self.teacher, (list, tuple)) or weights.shape != (n_teachers,):
+                raise ValueError(
+                    f"teacher_weights has shape {weights.shape}; it needs one weight per "
+                    f"teacher of a list of teachers ({n_teachers} given)."
+                )
+            if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+                raise ValueError(
+                    f"teacher_weights must be non-negative with a positive sum, got {weights}."
+                )
+
+    def _soft_labels(
+        self, X, y, Xv, codes, sample_weight, recorded, kept, valid, reuse_teacher=False
+    ):
+        """Teacher outputs of the ``kept`` rows (a classifier's logits, aligned to
+        ``classes_``; a regressor's predictions in ``y``'s units).
+
+        The teacher is fitted on the labelled rows outside the validation rows
+        (``valid``), with ``sample_weight`` as given, unless ``reuse_teacher``
+        (``teacher_`` asked as it is); a row that is not kept (weight 0) counts
+        as absent and is never labelled.
+        """
+        if recorded is not None:
+            self.teacher_ = None
+            return self._check_recorded(recorded, len(Xv), kept)
+        self._check_teacher()
+        labelled = self._labelled(codes) & ~valid
+        memory = self._teacher_memory()
+        if not reuse_teacher:  # a teacher fitted here gets its rows as an array of their own
+            rows = np.flatnonzero(labelled)
+            X_lab = X if labelled.all() else _safe_indexing(X, rows)
+            weight_lab = None if sample_weight is None else sample_weight[rows]
+            self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab, memory)
+        logits = np.empty((len(Xv), self._n_outputs()), dtype=self._TEACHER_DTYPE)
+        if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
+            rows = np.flatnonzero(labelled & kept)
+            weight_rows = None if sample_weight is None else sample_weight[rows]
+            logits[rows] = self._out_of_fold(
+                _safe_indexing(X, rows), y[rows], weight_rows, memory, rows
+            )
+        asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
+        if len(asked):
+            rows = None if len(asked) == len(Xv) else asked
+            logits[asked] = self._ask_teacher(X, Xv, memory, rows)
+        return logits if kept.all() else logits[kept]
+
+    def _teacher_memory(self):
+        memory = self.teacher_memory
+        return check_memory(os.fspath(memory) if isinstance(memory, os.PathLike) else memory)
+
+    def _munge(self, Xv, codes, soft, sample_weight, seed):
+        """The training rows followed by MUNGE rows, labelled by the teacher only.
+
+        ``soft`` are the teacher's outputs as the net trains on them; the new
+        rows' are encoded alike (``_encode_targets``).
+        """
+        rng = np.random.default_rng(seed)
+        X_new = munge(Xv, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
+        rows = X_new
+        if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
+            import pandas as pd
+
+            rows = pd.DataFrame(X_new, columns=self.feature_names_in_)
+        soft_new = self._ask_teacher(rows, X_new, self._teacher_memory())
+        codes_new, soft_new = self._encode_targets(self._no_targets(len(X_new)), soft_new)
+        if sample_weight is not None:
+            sample_weight = np.concatenate(
+                [sample_weight, np.tile(sample_weight, self.augment_factor)]
+            )
+        return (
+            np.concatenate([Xv, X_new]),
+            np.concatenate([codes, codes_new]),
+            np.concatenate([soft, soft_new]),
+            sample_weight,
+        )
+
+
+class DistilledClassifier(ClassifierTask, Distillation):
     """Neural-network classifier distilled from a teacher's soft labels.
 
     The student, a PyTorch network trained through skorch, learns from the
@@ -329,24 +599,11 @@ class DistilledClassifier(NeuralClassifierBase):
     True
     """
 
-    keep_teacher, teacher_memory, n_jobs = True, None, None  # pickled before they existed
-
     _parameter_constraints: dict = {
-        **NeuralClassifierBase._parameter_constraints,
-        "teacher": "no_validation",  # checked by check_teacher, it has many forms
+        **Distillation._parameter_constraints,
+        **ClassifierTask._TASK_CONSTRAINTS,
         "temperature": [Interval(Real, 0, None, closed="neither")],
-        "alpha": [Interval(Real, 0, 1, closed="both")],
         "loss": [StrOptions({"kl", "mse"})],
-        "teacher_weights": [None, "array-like"],
-        "teacher_cv": [None, "cv_object"],
-        "unlabeled_label": [None, Integral, Real, str],
-        "keep_teacher": ["boolean"],
-        "teacher_memory": [None, str, os.PathLike, HasMethods(["cache"])],
-        "n_jobs": [None, Integral],
-        "augment": [None, StrOptions({"munge"})],
-        "augment_factor": [Interval(Integral, 1, None, closed="left")],
-        "munge_swap_prob": [Interval(Real, 0, 1, closed="both")],
-        "munge_sd_divisor": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -493,216 +750,45 @@ class DistilledClassifier(NeuralClassifierBase):
         """
         return self._fit(X, y, sample_weight, teacher_proba, incremental=True, classes=classes)
 
-    def _fit(self, X, y, sample_weight, teacher_proba, incremental=False, classes=None):
-        # Tensors are data: the teacher gets arrays too, and objects that have no
-        # rows to index (only __array__) become arrays.
-        X, sample_weight, teacher_proba = map(untensor, (X, sample_weight, teacher_proba))
-        if not hasattr(X, "__getitem__") and not issparse(X):
-            X = np.asarray(X)
-        with self._atomic_fit():
-            self._check_params()
-            continues = self._continues(incremental)
-            if continues:
-                self._check_architecture(incremental)
-            # partial_fit after fit goes on with the teacher fit has fitted.
-            reuse_teacher = incremental and continues and self.teacher_ is not None
-            self._check_teacher_params(teacher_proba, incremental, reuse_teacher)
-            device = self._fit_device()
-            Xv, y, codes, sample_weight = self._validate_fit_data(
-                X, y, sample_weight, self.unlabeled_label, incremental, classes
-            )
-            weight = self._student_weights(codes, sample_weight, incremental, self.unlabeled_label)
-            kept = np.ones(len(Xv), dtype=bool) if weight is None else weight > 0
-            seed = self._seed()
-            valid = self._held_out(codes, weight, seed, incremental)
-            seed = self._training_seed(seed, continues)
-            soft = self._soft_labels(
-                X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher
-            )
-            # Rows of weight 0 are absent; the student trains on the rows outside
-            # the validation ones, which only score it. X is read through indices.
-            train_rows, valid_rows = row_indices(weight, valid)
-            weight, codes, valid = drop_zero_weights(weight, codes, valid)
-            if teacher_proba is None and not incremental:
-                self._warn_if_soft_labels_are_hard(soft, codes)
-            # Processes of data parallelism learn from the main one's soft labels
-            # (a teacher fitted in each may differ).
-            soft = same_in_all_processes(self.accelerator, soft)
-            codes_tr, soft_tr, weight_tr = training_rows(valid, codes, soft, weight)
-            n_rows, X_aug, weight_aug = len(codes_tr), None, weight_tr
-            n_unlabelled = int(np.sum(codes_tr < 0))
-            if self.augment == "munge":
-                X_tr = Xv if train_rows is None else Xv[train_rows]
-                X_aug, codes_tr, soft_tr, weight_aug = self._munge(
-                    X_tr, codes_tr, soft_tr, weight_tr, seed
-                )
-                soft_tr = same_in_all_processes(self.accelerator, soft_tr)
+    # --- what a classifier's teacher gives: logits ------------------------------
 
-            with self._fork_rng(device):
-                torch.manual_seed(seed)
-                if continues:
-                    standardize = self.standardize_
-                    body = copy.deepcopy(self.net_.module_)
-                    Z = standardize.transform(Xv, train_rows)
-                else:
-                    # Input statistics of the training rows, not of the synthetic ones.
-                    network, Z = self._build_network(Xv, len(self.classes_), weight_tr, train_rows)
-                    standardize, body = network.standardize, network.body
-                Z_aug = Z if X_aug is None else standardize.transform(X_aug)
-                # With alpha=0 the soft labels have no weight: don't carry them per batch.
-                train_set = self._dataset(
-                    Z_aug,
-                    codes_tr,
-                    device,
-                    teacher_logits=soft_tr if self.alpha > 0 else None,
-                    sample_weight=loss_weights(weight_aug),
-                )
-                valid_set, valid_weights = self._validation_set(
-                    standardize,
-                    Xv,
-                    valid_rows,
-                    codes,
-                    weight,
-                    valid,
-                    device,
-                    teacher_logits=soft if self.alpha > 0 else None,
-                )
-                teacher_codes = soft[valid].argmax(axis=1) if valid.any() else None
-                criterion = DistillationLoss(self.temperature, self.alpha, self.loss)
-                # Unlabelled rows add information, not steps: an epoch visits as many
-                # rows as there are labelled (and synthetic) ones, drawn among all.
-                # Counting them as steps made a student with 85% unlabelled rows
-                # train 6.7x longer and overfit (bench_unlabelled.py).
-                rows_per_epoch = len(Z_aug) - n_unlabelled if n_unlabelled else None
-                net = self._make_net(
-                    body,
-                    criterion,
-                    device,
-                    seed,
-                    rows_per_epoch=rows_per_epoch,
-                    valid=valid_set,
-                    valid_weights=valid_weights,
-                    valid_teacher_codes=teacher_codes,
-                    incremental=incremental,
-                    unlabelled_rows=bool((codes_tr < 0).any()),
-                )
-                if continues:
-                    self._resume(net, incremental)
-                net.partial_fit(train_set, epochs=1 if incremental else self.max_epochs)
-            self.net_, self.standardize_ = net, standardize.cpu()
-            self._set_fitted_curves(net, incremental)
-            if not incremental:
-                # Near chance against both y and the teacher's decisions: nothing was learnt.
-                self._warn_if_near_chance(Z, codes_tr[:n_rows], soft_tr[:n_rows].argmax(1))
-            if not self.keep_teacher:
-                self.teacher_ = None  # a pickle then holds what prediction needs
-        return self
+    _RECORDED, _TEACHER_KEY, _TEACHER_KIND = "teacher_proba", "teacher_logits", "classifier"
+    _TEACHER_DTYPE = np.float32
 
-    def _check_teacher_params(self, teacher_proba, incremental=False, reuse_teacher=False):
-        """Rules across the teacher parameters and ``teacher_proba``.
+    def _criterion(self):
+        return DistillationLoss(self.temperature, self.alpha, self.loss)
 
-        ``partial_fit`` (``incremental``) needs a fitted teacher, or the one a
-        previous ``fit`` fitted (``reuse_teacher``).
-        """
-        if incremental and self.teacher_cv is not None:
-            raise ValueError(
-                "teacher_cv refits the teacher on folds of all the rows; partial_fit sees "
-                "one chunk at a time. Use teacher_cv=None with partial_fit."
-            )
-        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
-        refittable = any(map(is_refittable, teachers))
-        if incremental and not reuse_teacher and teacher_proba is None and refittable:
-            fitted = hasattr(self, "net_") and not self.keep_teacher
-            dropped = " (fit dropped its own: keep_teacher=False)" if fitted else ""
-            raise ValueError(
-                f"partial_fit needs a teacher that is already fitted{dropped}: pass "
-                "teacher=FrozenEstimator(fitted_teacher) (or an object without fit), or "
-                "recorded soft labels with partial_fit(X, y, teacher_proba=P). A teacher "
-                "fitted on each chunk would change from one call to the next."
-            )
-        if teacher_proba is not None:
-            if self.teacher is not None:
-                raise ValueError(
-                    "Pass either a teacher or teacher_proba to fit, not both; "
-                    "teacher_proba requires teacher=None."
-                )
-            if self.teacher_cv is not None or self.augment is not None:
-                raise ValueError(
-                    "teacher_cv and augment need a teacher to refit or to label new "
-                    "rows; recorded teacher_proba cannot."
-                )
-        elif self.teacher is None:
-            raise ValueError(
-                "No teacher: set teacher=<classifier> or pass fit(X, y, teacher_proba=P)."
-            )
-        if self.augment is not None and self.alpha == 0:
-            raise ValueError(
-                "augment adds rows trained on the soft term alone, which alpha=0 turns off; "
-                "use alpha > 0 or augment=None."
-            )
-        if self.teacher_weights is not None:
-            weights = np.asarray(self.teacher_weights, dtype=float)
-            n_teachers = len(self.teacher) if isinstance(self.teacher, (list, tuple)) else 1
-            if not isinstance(self.teacher, (list, tuple)) or weights.shape != (n_teachers,):
-                raise ValueError(
-                    f"teacher_weights has shape {weights.shape}; it needs one weight per "
-                    f"teacher of a list of teachers ({n_teachers} given)."
-                )
-            if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-                raise ValueError(
-                    f"teacher_weights must be non-negative with a positive sum, got {weights}."
-                )
-
-    def _soft_labels(
-        self, X, y, Xv, codes, sample_weight, teacher_proba, kept, valid, reuse_teacher=False
-    ):
-        """Teacher logits of the ``kept`` rows, aligned to ``classes_``.
-
-        The teacher is fitted on the labelled rows outside the validation rows
-        (``valid``), with ``sample_weight`` as given, unless ``reuse_teacher``
-        (``teacher_`` asked as it is); a row that is not kept (weight 0) counts
-        as absent and is never labelled.
-        """
-        if teacher_proba is not None:
-            self.teacher_ = None
-            return check_teacher_proba(teacher_proba, len(Xv), self.classes_, kept)
+    def _check_teacher(self):
         check_teacher(self.teacher)
-        labelled = (codes >= 0) & ~valid
-        memory = self._teacher_memory()
-        if not reuse_teacher:  # a teacher fitted here gets its rows as an array of their own
-            rows = np.flatnonzero(labelled)
-            X_lab = X if labelled.all() else _safe_indexing(X, rows)
-            weight_lab = None if sample_weight is None else sample_weight[rows]
-            self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab, memory)
-        logits = np.empty((len(Xv), len(self.classes_)), dtype=np.float32)
-        if self.teacher_cv is not None:  # out-of-fold labels for the labelled rows
-            rows = np.flatnonzero(labelled & kept)
-            logits[rows] = out_of_fold_logits(
-                self.teacher,
-                _safe_indexing(X, rows),
-                y[rows],
-                self.teacher_cv,
-                None if sample_weight is None else sample_weight[rows],
-                self.teacher_weights,
-                self.classes_,
-                memory,
-                self.n_jobs,
-                row_numbers=rows,
-            )
-        asked = np.flatnonzero(kept if self.teacher_cv is None else kept & ~labelled)
-        if len(asked):
-            logits[asked] = teacher_logits(
-                self.teacher_,
-                X,
-                Xv,
-                self.classes_,
-                self.teacher_weights,
-                memory,
-                rows=None if len(asked) == len(Xv) else asked,
-            )
-        return logits if kept.all() else logits[kept]
 
-    def _warn_if_soft_labels_are_hard(self, soft, codes):
+    def _ask_teacher(self, X, X_array, memory, rows=None):
+        return teacher_logits(
+            self.teacher_, X, X_array, self.classes_, self.teacher_weights, memory, rows=rows
+        )
+
+    def _out_of_fold(self, X, y, sample_weight, memory, row_numbers):
+        return out_of_fold_logits(
+            self.teacher,
+            X,
+            y,
+            self.teacher_cv,
+            sample_weight,
+            self.teacher_weights,
+            self.classes_,
+            memory,
+            self.n_jobs,
+            row_numbers=row_numbers,
+        )
+
+    def _check_recorded(self, recorded, n_rows, kept):
+        return check_teacher_proba(recorded, n_rows, self.classes_, kept)
+
+    @staticmethod
+    def _teacher_decisions(soft):
+        """The teacher's classes (codes), for the agreement score."""
+        return soft.argmax(axis=1)
+
+    def _warn_if_teacher_repeats_labels(self, soft, codes):
         """Warn when the soft term can only repeat the labels.
 
         That is when every row is labelled and the teacher's probabilities at
@@ -741,35 +827,314 @@ class DistilledClassifier(NeuralClassifierBase):
             stacklevel=5,
         )
 
-    def _teacher_memory(self):
-        memory = self.teacher_memory
-        return check_memory(os.fspath(memory) if isinstance(memory, os.PathLike) else memory)
 
-    def _munge(self, Xv, codes, soft, sample_weight, seed):
-        """The training rows followed by MUNGE rows, labelled by the teacher only."""
-        rng = np.random.default_rng(seed)
-        X_new = munge(Xv, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
-        rows = X_new
-        if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
-            import pandas as pd
+class DistilledRegressor(RegressorTask, Distillation):
+    """Neural-network regressor distilled from a teacher's predictions.
 
-            rows = pd.DataFrame(X_new, columns=self.feature_names_in_)
-        soft_new = teacher_logits(
-            self.teacher_,
-            rows,
-            X_new,
-            self.classes_,
-            self.teacher_weights,
-            self._teacher_memory(),
+    The student, a PyTorch network trained through skorch, learns from the
+    targets ``y`` and from the predictions of a teacher: any
+    scikit-learn-compatible regressor (a forest, boosting, a pipeline), several
+    of them, a PyTorch network, or predictions recorded elsewhere
+    (``teacher_pred``). The teacher is asked once per fit. ``y`` may have
+    several outputs, of any scale: the targets are standardised inside (see
+    Notes) and predictions come back in ``y``'s units.
+
+    Parameters
+    ----------
+    teacher : estimator, list of estimators, torch.nn.Module or None, default=None
+        Source of the predictions the student learns from.
+
+        - A regressor is cloned and fitted on ``X, y`` in ``fit``; the object
+          passed is never fitted.
+        - A fitted regressor in :class:`sklearn.frozen.FrozenEstimator` is used
+          as it is, never refitted; so is an object with ``predict`` and no
+          ``fit``.
+        - A ``torch.nn.Module`` is used as it is (eval mode, no gradient): its
+          output, of shape ``(n_samples,)`` or ``(n_samples, n_outputs)``, is
+          the prediction in ``y``'s units.
+        - A list of the above: their predictions are averaged, weighted by
+          ``teacher_weights``.
+        - ``None``: predictions are passed to ``fit`` as ``teacher_pred``.
+
+        A classifier is refused (``ValueError``): its ``predict`` gives labels.
+    alpha : float in [0, 1], default=0.5
+        Weight of the teacher term; ``1 - alpha`` weighs the error against
+        ``y``. ``alpha=0`` is plain supervised training.
+    teacher_weights, teacher_cv, keep_teacher, teacher_memory, n_jobs, augment, \
+augment_factor, munge_swap_prob, munge_sd_divisor
+        As in :class:`DistilledClassifier`, with predictions for soft labels:
+        ``teacher_cv`` gives each labelled row the prediction of a clone fitted
+        on the other folds (``KFold``, as ``cross_val_predict`` splits for a
+        regressor), since a forest nearly repeats ``y`` on its own training
+        rows; ``augment="munge"`` adds synthetic rows that only the teacher
+        labels, where a regression student gains most (see the user guide).
+    unlabeled_label : float or None, default=None
+        Marker of rows without a target, e.g. ``np.nan``: those rows get the
+        teacher term only (the teacher is fitted on the labelled rows), as in
+        :class:`DistilledClassifier`. Off by default: a NaN in ``y`` is then a
+        ``ValueError``, as in scikit-learn. A row is labelled in all its
+        outputs or in none.
+    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, early_stopping, \
+validation_fraction, n_iter_no_change, tol, warm_start, device, accelerator, n_threads, \
+random_state, verbose, callbacks, **kwargs
+        As in :class:`DistilledClassifier`, for values: a ``module`` class is
+        built as ``module(n_features_in=..., n_outputs=..., **module__params)``
+        and returns one value per output (standardised, see Notes);
+        ``early_stopping`` holds out a random ``validation_fraction`` of the
+        labelled rows, records their R² ``valid_r2`` and the R² against the
+        teacher's predictions ``valid_fidelity`` each epoch, and follows
+        ``valid_r2`` (``MLPRegressor``'s rule); ``callbacks`` see ``y`` as the
+        standardised targets (NaN: no label).
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of outputs of ``y``.
+    target_scaling_ : torch.nn.Module
+        Mean and scale of the targets (float64, of the labelled training
+        rows, weighted by ``sample_weight``), with which the network's outputs
+        are standardised.
+    n_features_in_, feature_names_in_, teacher_, net_, standardize_, history_, n_iter_, \
+loss_curve_, best_loss_
+        As in :class:`DistilledClassifier`.
+    module_ : torch.nn.Module
+        The trained network, ``Sequential(standardize, body,
+        target_scaling)``: raw features in, values in ``y``'s units out.
+    validation_scores_ : list of float or None
+        Validation R² of each epoch that had a validation split.
+    best_validation_score_ : float or None
+        R² of the epoch whose weights were kept; ``None`` without
+        ``early_stopping``.
+
+    See Also
+    --------
+    DistilledClassifier : The same for classes.
+    TransferRegressor : Adapt a network trained on another task.
+
+    Notes
+    -----
+    With ``s`` the student's output, ``t`` the teacher's prediction and ``y``
+    the target, each standardised with ``target_scaling_``, each row's loss
+    is (Buciluǎ et al. 2006; Ba & Caruana 2014, whose students regress the
+    teacher's outputs with a squared error)::
+
+        loss = alpha * MSE(s, t) + (1 - alpha) * MSE(s, y)
+
+    the squared errors averaged over the outputs, then over the rows of a
+    batch, weighted by ``sample_weight``. A row without a target has the
+    teacher term only. Regression has no temperature: the teacher's
+    prediction is its whole output. Every teacher output is checked (finite,
+    one row per sample, one column per output).
+
+    References
+    ----------
+    Buciluǎ, R. Caruana, A. Niculescu-Mizil. Model Compression. KDD 2006.
+
+    J. Ba, R. Caruana. Do Deep Nets Really Need to be Deep? NIPS 2014.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> from sktkd import DistilledRegressor
+    >>> X, y = make_friedman1(n_samples=500, random_state=0)
+    >>> student = DistilledRegressor(RandomForestRegressor(random_state=0), random_state=0)
+    >>> student.fit(X, y).predict(X[:2]).shape
+    (2,)
+    >>> bool(student.score(X, y) > 0.8)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **Distillation._parameter_constraints,
+        **RegressorTask._TASK_CONSTRAINTS,
+        "unlabeled_label": [None, Real],
+    }
+
+    def __init__(
+        self,
+        teacher=None,
+        *,
+        alpha=0.5,
+        teacher_weights=None,
+        teacher_cv=None,
+        unlabeled_label=None,
+        keep_teacher=True,
+        teacher_memory=None,
+        n_jobs=None,
+        augment=None,
+        augment_factor=5,
+        munge_swap_prob=0.5,
+        munge_sd_divisor=1.0,
+        module=None,
+        hidden_layer_sizes=(100,),
+        max_epochs=100,
+        batch_size=64,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        device="cpu",
+        accelerator=None,
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.teacher = teacher
+        self.alpha = alpha
+        self.teacher_weights = teacher_weights
+        self.teacher_cv = teacher_cv
+        self.unlabeled_label = unlabeled_label
+        self.keep_teacher = keep_teacher
+        self.teacher_memory = teacher_memory
+        self.n_jobs = n_jobs
+        self.augment = augment
+        self.augment_factor = augment_factor
+        self.munge_swap_prob = munge_swap_prob
+        self.munge_sd_divisor = munge_sd_divisor
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.device = device
+        self.accelerator = accelerator
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        vars(self).update(kwargs)
+
+    @_fit_context(prefer_skip_nested_validation=False)  # the teacher validates its own
+    def fit(self, X, y, sample_weight=None, teacher_pred=None):
+        """Fit the teacher if needed, ask it once, and train the student.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows; the teacher receives them as given.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, of any scale; ``unlabeled_label`` marks rows without one.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights for the student's loss and the target statistics, also
+            passed to the teacher's ``fit`` when it is fitted here.
+        teacher_pred : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+default=None
+            Recorded predictions (e.g. an expert's), in ``y``'s units;
+            requires ``teacher=None``.
+
+        Returns
+        -------
+        self : DistilledRegressor
+
+        Raises
+        ------
+        ValueError
+            On bad inputs or parameters (a NaN in ``y`` without
+            ``unlabeled_label``); when a teacher's predictions are not finite or
+            of the wrong shape (the teacher is named), or it is a classifier;
+            or when training diverges.
+
+        Warns
+        -----
+        UserWarning
+            When the teacher's predictions on the training rows nearly repeat
+            ``y``: the teacher term then teaches nothing.
+        ConvergenceWarning
+            When the student explains little of its own training rows.
+        """
+        return self._fit(X, y, sample_weight, teacher_pred)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, sample_weight=None, teacher_pred=None):
+        """One pass (epoch) over ``X, y``, continuing the fitted student.
+
+        As :meth:`DistilledClassifier.partial_fit` (without ``classes``): the
+        first call builds the student, with the input and target statistics of
+        that call's rows; later calls keep them. The teacher must be fitted
+        already (``FrozenEstimator``), or its predictions recorded.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        teacher_pred : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+default=None
+
+        Returns
+        -------
+        self : DistilledRegressor
+        """
+        return self._fit(X, y, sample_weight, teacher_pred, incremental=True)
+
+    # --- what a regressor's teacher gives: predictions ---------------------------
+
+    _RECORDED, _TEACHER_KEY, _TEACHER_KIND = "teacher_pred", "teacher_pred", "regressor"
+    _TEACHER_DTYPE = np.float64
+
+    def _criterion(self):
+        return RegressionDistillationLoss(self.alpha)
+
+    def _check_teacher(self):
+        check_regression_teacher(self.teacher)
+
+    def _ask_teacher(self, X, X_array, memory, rows=None):
+        return teacher_predictions(
+            self.teacher_, X, X_array, self.n_outputs_, self.teacher_weights, memory, rows=rows
         )
-        codes_new = np.full(len(X_new), -1, dtype=codes.dtype)
-        if sample_weight is not None:
-            sample_weight = np.concatenate(
-                [sample_weight, np.tile(sample_weight, self.augment_factor)]
-            )
-        return (
-            np.concatenate([Xv, X_new]),
-            np.concatenate([codes, codes_new]),
-            np.concatenate([soft, soft_new]),
+
+    def _out_of_fold(self, X, y, sample_weight, memory, row_numbers):
+        return out_of_fold_predictions(
+            self.teacher,
+            X,
+            y,
+            self.teacher_cv,
             sample_weight,
+            self.teacher_weights,
+            memory,
+            self.n_jobs,
+            row_numbers,
+        )
+
+    def _check_recorded(self, recorded, n_rows, kept):
+        return check_teacher_pred(recorded, n_rows, self.n_outputs_, kept)
+
+    @staticmethod
+    def _teacher_decisions(soft):
+        """The teacher's standardised predictions, for the fidelity score."""
+        return soft
+
+    def _warn_if_teacher_repeats_labels(self, soft, targets):
+        """Warn when every row is labelled and the teacher's predictions on the
+        training rows nearly repeat ``y`` (R² above 0.99): the teacher term then
+        adds almost nothing. Remedies as for :class:`DistilledClassifier`."""
+        if self.alpha == 0 or self.augment is not None or not self._labelled(targets).all():
+            return
+        fidelity = r2_score(targets, soft)
+        if fidelity < 0.99:
+            return
+        remedies = ["augment='munge' (synthetic rows the teacher labels)"]
+        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        if self.teacher_cv is None and all(map(is_refittable, teachers)):
+            remedies.insert(0, "teacher_cv=5 (out-of-fold predictions)")
+        warnings.warn(
+            f"The teacher's predictions on the training rows nearly repeat y (R² "
+            f"{fidelity:.4f}): the teacher term teaches little the targets do not. "
+            "Forests and boosting fit their own training rows this closely. Remedies: "
+            + "; ".join(remedies)
+            + ".",
+            UserWarning,
+            stacklevel=5,
         )

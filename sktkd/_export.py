@@ -18,9 +18,10 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.base import is_regressor
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NeuralClassifierBase
+from ._base import NeuralBase
 
 # The oldest opset torch's exporter writes.
 MIN_OPSET = 18
@@ -48,6 +49,17 @@ class _Outputs(torch.nn.Module):
         return logits.argmax(dim=1), torch.softmax(logits, dim=1)
 
 
+class _Values(torch.nn.Module):
+    """A regressor's network as scikit-learn-onnx's output ``variable``, always 2-D."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, X):
+        return self.network(X)
+
+
 def _label_values(classes):
     """``classes_`` as an ONNX tensor's values: int64 or strings."""
     if classes.dtype.kind in "iub":
@@ -63,7 +75,7 @@ def _label_values(classes):
 
 
 def _check_estimator(estimator):
-    if not isinstance(estimator, NeuralClassifierBase):
+    if not isinstance(estimator, NeuralBase):
         raise TypeError(
             f"to_onnx exports sktkd estimators; got {type(estimator).__name__} (use "
             "skl2onnx.to_onnx for scikit-learn models)."
@@ -98,6 +110,7 @@ def onnx_graph(estimator, opset=None, classes=None, dtype=torch.float32):
     # The standardisation keeps its float64 statistics (large offsets keep
     # their precision); the body computes in float32.
     network = copy.deepcopy(estimator.module_).cpu().eval()
+    regressor = is_regressor(estimator)
     example = torch.zeros(2, estimator.n_features_in_, dtype=dtype)
     # torch and onnxscript log notes, graph dumps and warnings while they
     # work; an error carries the reason.
@@ -115,10 +128,10 @@ def onnx_graph(estimator, opset=None, classes=None, dtype=torch.float32):
         ):
             warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecations
             program = torch.onnx.export(
-                _Outputs(network).eval(),
+                (_Values(network) if regressor else _Outputs(network)).eval(),
                 (example,),
                 input_names=["X"],
-                output_names=["label_index", "probabilities"],
+                output_names=["variable"] if regressor else ["label_index", "probabilities"],
                 dynamic_shapes={"X": {0: torch.export.Dim("n_samples")}},
                 opset_version=max(opset or MIN_OPSET, MIN_OPSET),
                 dynamo=True,
@@ -133,6 +146,9 @@ def onnx_graph(estimator, opset=None, classes=None, dtype=torch.float32):
         for log, level in zip(logs, levels, strict=True):
             log.setLevel(level)
     model = program.model_proto
+    if regressor:
+        onnx.checker.check_model(model)
+        return model
     graph = model.graph
     classes = estimator.classes_ if classes is None else classes
     labels = onnx.numpy_helper.from_array(_label_values(classes), "classes")
@@ -154,7 +170,8 @@ def to_onnx(estimator, X=None, *, target_opset=None):
 
     Parameters
     ----------
-    estimator : DistilledClassifier or TransferClassifier
+    estimator : DistilledClassifier, TransferClassifier, DistilledRegressor or \
+TransferRegressor
         Fitted; its ``module_`` (input standardisation, then the network) is
         exported by torch's exporter, so a custom ``module`` must be one it
         can handle.
@@ -177,6 +194,10 @@ def to_onnx(estimator, X=None, *, target_opset=None):
         ``classes_``. The input is standardised in float64 inside the graph,
         as ``predict`` does; on the same float32 rows, the outputs match
         ``predict`` and ``predict_proba`` to float32 precision (about 1e-6).
+        A regressor's one output is ``variable``, float64, shape
+        ``(n_samples, n_outputs)``: the network's values scaled back to
+        ``y``'s units in float64, as ``predict`` gives them (the
+        skl2onnx converters of :mod:`sktkd.onnx` take classifiers only).
 
     Raises
     ------

@@ -1,4 +1,5 @@
-"""Distillation loss: a pure function and the criterion module skorch calls."""
+"""Distillation losses, for classes and for values: pure functions and the criterion
+modules skorch calls."""
 
 import math
 
@@ -108,5 +109,70 @@ class DistillationLoss(nn.Module):
             temperature=self.temperature,
             alpha=self.alpha,
             loss=self.loss,
+            all_labelled=self.all_labelled,
+        )
+
+
+def regression_distillation_loss(
+    outputs, targets, teacher_pred=None, sample_weight=None, *, alpha=0.0, all_labelled=False
+):
+    """Mean regression distillation loss of a batch.
+
+    ``loss = alpha * MSE(s, t) + (1 - alpha) * MSE(s, y)`` per row, the
+    squared errors averaged over the outputs, then over the rows of the batch,
+    each multiplied by its ``sample_weight``. Rows whose targets are NaN have
+    no label and contribute only the teacher term (they count in the batch's
+    mean). All values are standardised targets, so neither term depends on
+    the units of ``y``.
+
+    Parameters
+    ----------
+    outputs : tensor of shape (n_samples, n_outputs)
+    targets : float tensor of shape (n_samples, n_outputs)
+        Standardised targets; a row of NaN has no label.
+    teacher_pred : tensor of shape (n_samples, n_outputs), default=None
+        The teacher's standardised predictions; required when ``alpha > 0``.
+    sample_weight : tensor of shape (n_samples,), default=None
+        Row weights of mean 1 over the training set.
+    alpha : float, default=0.0
+        Weight of the teacher term; ``alpha=0`` is plain mean squared error.
+    all_labelled : bool, default=False
+        The caller knows no target is NaN: fewer operations.
+
+    Returns
+    -------
+    loss : scalar tensor
+    """
+    per_row = 0.0
+    if alpha > 0:
+        per_row = alpha * (outputs - teacher_pred).pow(2).mean(dim=1)
+    if alpha < 1:
+        if all_labelled:
+            hard = (outputs - targets).pow(2).mean(dim=1)
+        else:  # an unlabelled row is NaN throughout: no hard term
+            labelled = ~targets.isnan().any(dim=1)
+            hard = (outputs - targets.nan_to_num()).pow(2).mean(dim=1) * labelled
+        per_row = per_row + (1 - alpha) * hard
+    if sample_weight is not None:
+        per_row = per_row * sample_weight
+    return per_row.mean()
+
+
+class RegressionDistillationLoss(nn.Module):
+    """Criterion module around :func:`regression_distillation_loss` for skorch."""
+
+    all_labelled = False
+
+    def __init__(self, alpha=0.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, outputs, targets, teacher_pred=None, sample_weight=None):
+        return regression_distillation_loss(
+            outputs,
+            targets,
+            teacher_pred,
+            sample_weight,
+            alpha=self.alpha,
             all_labelled=self.all_labelled,
         )

@@ -118,14 +118,16 @@ class Net(NeuralNet):
     """skorch ``NeuralNet`` fed by :class:`~sktkd._batches.SliceLoader`.
 
     Its ``y`` holds the class indices, as skorch's callbacks and scorers
-    expect; the loss's other per-row terms (soft labels, weights) travel with
-    ``X`` in a :class:`~sktkd._batches.TensorDataset`. ``predict`` returns
-    class indices and ``classes_`` (set by the estimator) lists them, so
-    scorers such as ``EpochScoring("accuracy")`` work as on a
-    ``NeuralNetClassifier``.
+    expect (a regressor's: the standardised targets); the loss's other per-row
+    terms (soft labels, weights) travel with ``X`` in a
+    :class:`~sktkd._batches.TensorDataset`. ``predict`` returns class indices
+    and ``classes_`` (set by a classifier) lists them, so scorers such as
+    ``EpochScoring("accuracy")`` work as on a ``NeuralNetClassifier`` (and
+    ``"r2"`` as on a ``NeuralNetRegressor``).
     """
 
     _interrupted = _stopped_by_callback = False
+    classes_ = None  # set by a classifier
     _listening = None
     n_threads = None  # the estimator's (see sktkd._threads)
     _parameter_count = _counted = None
@@ -288,8 +290,9 @@ class Net(NeuralNet):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if getattr(self, "classes_", None) is not None:
-            tags.estimator_type = "classifier"  # scorers then read classes_
+        # Scorers read classes_ of a classifier, and take a regressor's outputs as they are.
+        classifier = getattr(self, "classes_", None) is not None
+        tags.estimator_type = "classifier" if classifier else "regressor"
         return tags
 
     def get_dataset(self, X, y=None):
@@ -310,7 +313,9 @@ class Net(NeuralNet):
         return torch.softmax(self.forward(X).detach(), dim=1).numpy()
 
     def predict(self, X):
-        return self.forward(X).detach().argmax(dim=1).numpy()
+        """Class indices, or a regressor's standardised targets (no ``classes_``)."""
+        out = self.forward(X).detach()
+        return out.numpy() if self.classes_ is None else out.argmax(dim=1).numpy()
 
     def initialize_optimizer(self, *args, **kwargs):
         super().initialize_optimizer(*args, **kwargs)

@@ -1,4 +1,7 @@
-"""Prediction, shared by both estimators: the fitted network called directly.
+"""Prediction, shared by all estimators: the fitted network called directly.
+
+What the network's output means (logits, or standardised targets) is the
+task's: :mod:`sktkd._classifier`, :mod:`sktkd._regressor`.
 
 scikit-learn's names and checks (``validate_data`` for anything but a plain
 float array of the fitted width), skorch's net left out of the way: its
@@ -10,7 +13,6 @@ import copy
 
 import numpy as np
 import torch
-from scipy.special import log_softmax
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._modules import whole_network
@@ -52,9 +54,8 @@ def untensor(X):
 
 
 class Prediction:
-    """``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``,
-    and the fitted network (``module_``) and history (``history_``) of an estimator
-    with ``net_`` and ``standardize_``."""
+    """The fitted network (``module_``), its history (``history_``) and its checked
+    output on new rows, of an estimator with ``net_`` and ``standardize_``."""
 
     @property
     def module_(self):
@@ -127,72 +128,3 @@ class Prediction:
                 return body(Z)
             out = [body(rows.to(device)) for rows in Z.split(_PREDICT_BATCH_SIZE)]
             return torch.cat(out).cpu()
-
-    def _logits(self, X):
-        return self._forward(X).numpy().astype(np.float64)
-
-    def decision_function(self, X):
-        """Confidence scores of ``X``: the network's logits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the logit of ``classes_[1]`` minus that of
-            ``classes_[0]`` (positive: ``classes_[1]``), as scikit-learn's
-            binary classifiers give; otherwise the logits, columns in the
-            order of ``classes_``. ``predict`` takes the largest.
-        """
-        logits = self._logits(X)
-        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities of ``X``, computed stably from the logits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        return log_softmax(self._logits(X), axis=1)
-
-    def predict_proba(self, X):
-        """Class probabilities of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        # scipy's softmax, in place on our own copy, without its dispatch overhead
-        # (a quarter of a one-row prediction).
-        proba = self._logits(X)
-        proba -= proba.max(axis=1, keepdims=True)
-        np.exp(proba, out=proba)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
-
-    def predict(self, X):
-        """Predicted class labels of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from torch import nn
 
-from ._base import NeuralClassifierBase
+from ._base import NeuralBase
 from ._keras import is_keras_model, keras_network
 from ._modules import Standardize, whole_network
 
@@ -42,7 +42,7 @@ def source_network(source, rows=None):
     module, an unlabelled skorch net, a Keras model). ``rows``: some of the
     user's inputs, on which a Keras model's copy is checked too.
     """
-    if isinstance(source, NeuralClassifierBase):
+    if isinstance(source, NeuralBase):
         try:
             check_is_fitted(source)
         except NotFittedError as exc:
@@ -50,7 +50,8 @@ def source_network(source, rows=None):
                 f"The source {type(source).__name__} is not fitted; fit it on the source "
                 "task first, or pass source=None to train from scratch."
             ) from exc
-        return source.module_, source.classes_
+        network = source.module_  # a regressor's also scales its outputs back: not a layer
+        return whole_network(network.standardize, network.body), getattr(source, "classes_", None)
     if isinstance(source, NeuralNet):
         if not getattr(source, "initialized_", False):
             raise NotFittedError(f"The source skorch net {type(source).__name__} is not fitted.")

@@ -1,4 +1,9 @@
-"""Teachers: fitting them, asking them once, and aligning their classes by label."""
+"""Teachers: fitting them, asking them once, and aligning their classes by label.
+
+A classifier's teacher gives logits (:func:`teacher_logits`), a regressor's
+its predictions (:func:`teacher_predictions`); both are fitted, cached,
+asked a chunk of rows at a time and refitted on folds by the same code.
+"""
 
 import itertools
 import pickle
@@ -200,8 +205,10 @@ def _scores(teacher, X, X_array, row_numbers=None):
     return _as_logits(output, method), classes
 
 
-def _network_logits(network, X_array, row_numbers=None):
-    """The logits of a teacher network, checked; its modes are left as they were.
+def _network_output(network, X_array):
+    """A teacher network's output on ``X_array`` (eval mode, no gradient), as numpy,
+    and the tolerance of a row of probabilities in its type; its modes are left
+    as they were.
 
     A network returning a dict (or an object) holding ``logits``, as Hugging
     Face models do, gives those.
@@ -218,23 +225,14 @@ def _network_logits(network, X_array, row_numbers=None):
         if not isinstance(out, torch.Tensor):
             raise ValueError(
                 f"The teacher network {_describe(network)} returned a {type(out).__name__}; "
-                "it must return a tensor of logits (or a dict holding 'logits')."
+                "it must return a tensor (or a dict holding 'logits')."
             )
         # Rows of probabilities sum to 1 up to the rounding of the output's type.
         tolerance = (
             max(1e-5, torch.finfo(out.dtype).eps * out.shape[-1]) if out.is_floating_point() else 0
         )
         low_precision = out.dtype in (torch.float16, torch.bfloat16)  # numpy lacks bfloat16
-        logits = (out.float() if low_precision else out).cpu().numpy()
-        if logits.ndim == 1 or logits.shape[1:] == (1,):  # one logit s of the second class
-            score = logits.reshape(len(logits))
-            if len(score) >= 10 and ((score >= 0) & (score <= 1)).all():
-                raise ValueError(
-                    f"The teacher network {_describe(network)} returns one value in [0, 1] "
-                    "per row: a probability (a final sigmoid), not a logit. Remove the "
-                    "final sigmoid, or pass its probabilities as fit(X, y, teacher_proba=P)."
-                )
-            logits = np.column_stack([np.zeros_like(score), score])  # [0, s], as a binary score
+        return (out.float() if low_precision else out).cpu().numpy(), tolerance
     except RuntimeError as exc:
         raise ValueError(
             f"The teacher network failed on input of shape {X_array.shape}: {exc}"
@@ -242,6 +240,20 @@ def _network_logits(network, X_array, row_numbers=None):
     finally:
         for m, mode in zip(network.modules(), modes, strict=True):
             m.training = mode
+
+
+def _network_logits(network, X_array, row_numbers=None):
+    """The logits of a teacher network, checked (see :func:`_network_output`)."""
+    logits, tolerance = _network_output(network, X_array)
+    if logits.ndim == 1 or logits.shape[1:] == (1,):  # one logit s of the second class
+        score = logits.reshape(len(logits))
+        if len(score) >= 10 and ((score >= 0) & (score <= 1)).all():
+            raise ValueError(
+                f"The teacher network {_describe(network)} returns one value in [0, 1] "
+                "per row: a probability (a final sigmoid), not a logit. Remove the "
+                "final sigmoid, or pass its probabilities as fit(X, y, teacher_proba=P)."
+            )
+        logits = np.column_stack([np.zeros_like(score), score])  # [0, s], as a binary score
     logits = check_output(logits, "forward", network, len(X_array), row_numbers=row_numbers)
     # A final softmax would make probabilities pass for logits: soft labels far
     # flatter than the teacher's. (A final log-softmax is fine: log-probabilities
@@ -405,9 +417,11 @@ def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None, rows
     return _cached(memory, _teacher_logits, teachers, X, X_array, classes, weights, rows)
 
 
-def _teacher_logits(key, teacher, X, X_array, classes, weights, rows):
+def _in_chunks(ask, X, X_array, rows, width, dtype):
+    """``ask(X_rows, X_array_rows, numbers)`` for the rows ``rows`` of ``X`` (all:
+    ``None``), a chunk at a time, gathered into an array of ``width`` columns."""
     n_rows = len(X_array) if rows is None else len(rows)
-    logits = np.empty((n_rows, len(classes)), dtype=np.float32)
+    out = np.empty((n_rows, width), dtype=dtype)
     chunks = row_chunks(n_rows, X_array.shape[1])
     rows = None if rows is None else np.asarray(rows)
     for chunk in chunks:
@@ -418,16 +432,38 @@ def _teacher_logits(key, teacher, X, X_array, classes, weights, rows):
             take = numbers = rows[chunk]
         whole = rows is None and len(chunks) == 1
         X_rows, X_array_rows = (X, X_array) if whole else (_safe_indexing(X, take), X_array[take])
+        out[chunk] = ask(X_rows, X_array_rows, numbers)
+    return out
+
+
+def _teacher_logits(key, teacher, X, X_array, classes, weights, rows):
+    def ask(X_rows, X_array_rows, numbers):
         log_probas = [
             log_softmax(_align(*_scores(t, X_rows, X_array_rows, numbers), classes, t), axis=1)
             for t in teacher
         ]
-        logits[chunk] = _combine(log_probas, weights)
-    return logits
+        return _combine(log_probas, weights)
+
+    return _in_chunks(ask, X, X_array, rows, len(classes), np.float32)
 
 
 def _out_of_fold(key, teacher, X, y, cv, method, params, n_jobs=None):
     return cross_val_predict(teacher, X, y, cv=cv, method=method, params=params, n_jobs=n_jobs)
+
+
+def _fold_outputs(teacher, X, y, cv, method, sample_weight, memory, n_jobs):
+    """``method``'s output of each row from a clone of ``teacher`` fitted on the other
+    folds (``cross_val_predict``), through ``memory``."""
+    if not is_refittable(teacher):
+        raise ValueError(
+            f"teacher_cv refits the teacher on folds, but {teacher!r} cannot be refitted "
+            "(a FrozenEstimator or an object without fit); use teacher_cv=None."
+        )
+    params = None if sample_weight is None else {"sample_weight": sample_weight}
+    # A generator of splits is used once, and cannot be part of a key.
+    fold_memory = memory if isinstance(cv, Integral) or hasattr(cv, "split") else None
+    args = teacher, _teacher_input(teacher, X), y, cv, method, params
+    return _cached(fold_memory, _out_of_fold, *args, n_jobs=n_jobs)
 
 
 def out_of_fold_logits(
@@ -455,23 +491,14 @@ def out_of_fold_logits(
     n_classes = len(present)
     log_probas = []
     for one in teachers:
-        if not is_refittable(one):
-            raise ValueError(
-                f"teacher_cv refits the teacher on folds, but {one!r} cannot be refitted "
-                "(a FrozenEstimator or an object without fit); use teacher_cv=None."
-            )
-        method = _output_method(one, n_classes)
-        params = None if sample_weight is None else {"sample_weight": sample_weight}
         if isinstance(_final_estimator(one), NeuralNet) and not is_classifier(one):
             raise ValueError(
                 f"teacher_cv needs a classifier to refit on folds; the skorch net "
                 f"{_describe(one)} is a plain NeuralNet (no classes_): use a "
                 "NeuralNetClassifier, or teacher_cv=None."
             )
-        # A generator of splits is used once, and cannot be part of a key.
-        fold_memory = memory if isinstance(cv, Integral) or hasattr(cv, "split") else None
-        args = one, _teacher_input(one, X), y, cv, method, params
-        out = _cached(fold_memory, _out_of_fold, *args, n_jobs=n_jobs)
+        method = _output_method(one, n_classes)
+        out = _fold_outputs(one, X, y, cv, method, sample_weight, memory, n_jobs)
         out = check_output(out, method, one, len(y), n_classes, row_numbers)
         log_probas.append(log_softmax(_as_logits(out, method), axis=1))
     logits = _combine(log_probas, weights)
@@ -501,3 +528,136 @@ def check_teacher_proba(teacher_proba, n_samples, classes, rows=None):
         proba = proba[rows]
     proba = check_output(proba, "predict_proba", None, len(proba), len(classes))
     return _as_logits(proba, "predict_proba").astype(np.float32)
+
+
+# --- a regressor's teacher: its predictions -------------------------------------
+
+
+def _is_classifier(teacher):
+    """scikit-learn's ``is_classifier``, ``False`` for objects without its tags."""
+    try:
+        return is_classifier(teacher)
+    except AttributeError:
+        return False
+
+
+def check_regression_teacher(teacher):
+    """Raise unless ``teacher`` can give predictions of values: a ``TypeError`` for
+    an object without ``predict``, a ``ValueError`` for a classifier (its
+    ``predict`` gives class labels)."""
+    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    if not teachers:
+        raise TypeError("teacher is an empty list; give at least one teacher.")
+    for one in teachers:
+        if isinstance(one, torch.nn.Module):
+            continue
+        if _is_classifier(_final_estimator(one)) or _is_classifier(one):
+            raise ValueError(
+                f"The teacher {_describe(one)} is a classifier: its predict gives class "
+                "labels, not values. DistilledRegressor needs a regressor; distil a "
+                "classifier with DistilledClassifier."
+            )
+        if not hasattr(one, "predict"):
+            raise TypeError(
+                f"The teacher {one!r} has no predict; a teacher of a regressor must give "
+                "predictions."
+            )
+
+
+def check_predictions(output, teacher, n_rows, n_outputs, row_numbers=None):
+    """A regressor teacher's predictions as a float64 array of shape
+    ``(n_rows, n_outputs)``, finite; else a ``ValueError`` naming the teacher
+    (``None``: ``teacher_pred``) and the first bad row."""
+    source = "teacher_pred" if teacher is None else f"{_describe(teacher)}.predict"
+    try:
+        output = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source} did not return an array of numbers: {exc}") from exc
+    if output.ndim == 1 and n_outputs == 1:
+        output = output.reshape(-1, 1)
+    if output.shape != (n_rows, n_outputs):
+        raise ValueError(
+            f"{source} returned an array of shape {output.shape} for {n_rows} rows; "
+            f"expected ({n_rows}, {n_outputs}): one row per sample, one column per "
+            "output of y."
+        )
+    bad = ~np.isfinite(output).all(axis=1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        first = first if row_numbers is None else int(row_numbers[first])
+        raise ValueError(
+            f"{source} returned NaN or infinite values in {int(bad.sum())} rows (first: "
+            f"row {first}); predictions must be finite."
+        )
+    return output
+
+
+def _predictions(teacher, X, X_array, n_outputs, row_numbers=None):
+    """One teacher's checked predictions: a torch module's output, else ``predict``."""
+    if isinstance(teacher, torch.nn.Module):
+        output = _network_output(teacher, X_array)[0]
+    else:
+        try:
+            output = teacher.predict(_teacher_input(teacher, X))
+        except RuntimeError as exc:  # torch's, from a network inside
+            raise ValueError(f"The teacher {_describe(teacher)}.predict failed: {exc}") from exc
+    return check_predictions(output, teacher, len(X_array), n_outputs, row_numbers)
+
+
+def teacher_predictions(teacher, X, X_array, n_outputs, weights=None, memory=None, rows=None):
+    """Teacher predictions (float64, ``(n_rows, n_outputs)``) for the rows ``rows``
+    of ``X`` (all: ``None``), asked as :func:`teacher_logits` asks; several
+    teachers are averaged with ``weights``."""
+    teachers = teacher if isinstance(teacher, list) else [teacher]
+    return _cached(memory, _teacher_predictions, teachers, X, X_array, n_outputs, weights, rows)
+
+
+def _teacher_predictions(key, teacher, X, X_array, n_outputs, weights, rows):
+    def ask(X_rows, X_array_rows, numbers):
+        outputs = [_predictions(t, X_rows, X_array_rows, n_outputs, numbers) for t in teacher]
+        return np.average(outputs, axis=0, weights=weights)
+
+    return _in_chunks(ask, X, X_array, rows, n_outputs, np.float64)
+
+
+def out_of_fold_predictions(
+    teacher, X, y, cv, sample_weight=None, weights=None, memory=None, n_jobs=None, row_numbers=None
+):
+    """Predictions of each row from clones of the teachers that never saw it
+    (``cross_val_predict``, as :func:`out_of_fold_logits`), averaged with ``weights``."""
+    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    n_outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
+    outputs = [
+        check_predictions(
+            _fold_outputs(one, X, y, cv, "predict", sample_weight, memory, n_jobs),
+            one,
+            len(y),
+            n_outputs,
+            row_numbers,
+        )
+        for one in teachers
+    ]
+    return np.average(outputs, axis=0, weights=weights)
+
+
+def check_teacher_pred(teacher_pred, n_samples, n_outputs, rows=None):
+    """Validate recorded predictions ``teacher_pred``, of shape ``(n_samples,)`` or
+    ``(n_samples, n_outputs)``, in ``y``'s units; only ``rows`` (a boolean mask)
+    are checked and returned."""
+    pred = check_array(
+        teacher_pred,
+        dtype=np.float64,
+        ensure_2d=False,
+        ensure_all_finite=False,
+        input_name="teacher_pred",
+    )
+    pred = pred.reshape(-1, 1) if pred.ndim == 1 else pred
+    if pred.shape != (n_samples, n_outputs):
+        raise ValueError(
+            f"teacher_pred has shape {pred.shape}, expected ({n_samples}, {n_outputs}) "
+            "(or one value per row for one output): one row per sample, one column per "
+            "output of y."
+        )
+    if rows is None:
+        return check_predictions(pred, None, n_samples, n_outputs)
+    return check_predictions(pred[rows], None, int(np.sum(rows)), n_outputs, np.flatnonzero(rows))

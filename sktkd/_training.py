@@ -8,13 +8,14 @@ import copy
 import warnings
 
 import numpy as np
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from skorch.callbacks import EarlyStopping, EpochScoring
 from skorch.callbacks.scoring import ScoringBase
 
 # Names of sktkd's own callbacks, which a fit leaves out when it has no use for them.
-OWN_CALLBACKS = ("valid_acc", "valid_agreement", "early_stopping")
+OWN_CALLBACKS = ("valid_acc", "valid_agreement", "valid_r2", "valid_fidelity", "early_stopping")
 
 
 def copy_callbacks(callbacks):
@@ -41,24 +42,27 @@ def copy_callbacks(callbacks):
     ]
 
 
-def validation_rows(codes, classes, fraction, seed):
-    """Boolean mask of a stratified ``fraction`` of the labelled rows (``codes >= 0``).
+def validation_rows(labelled, fraction, seed, classes=None, codes=None):
+    """Boolean mask of a ``fraction`` of the ``labelled`` rows (a boolean mask).
 
-    Raises ``ValueError`` naming ``validation_fraction`` when a class is too
-    rare to be split (scikit-learn's ``train_test_split`` says why, naming
-    the labels in ``classes``).
+    Stratified by ``classes[codes]`` for a classifier (``classes=None``: a
+    plain random share, as ``MLPRegressor`` holds out). Raises ``ValueError``
+    naming ``validation_fraction`` when a class is too rare to be split, or
+    too few rows are labelled (scikit-learn's ``train_test_split`` says why,
+    naming the labels in ``classes``).
     """
-    labelled = np.flatnonzero(codes >= 0)
+    n_rows, labelled = len(labelled), np.flatnonzero(labelled)
+    stratify = None if classes is None else classes[codes[labelled]]
     try:
         _, held_out = train_test_split(
-            labelled, test_size=fraction, stratify=classes[codes[labelled]], random_state=seed
+            labelled, test_size=fraction, stratify=stratify, random_state=seed
         )
     except ValueError as exc:
         raise ValueError(
             f"early_stopping cannot hold out validation_fraction={fraction} of the "
             f"{len(labelled)} labelled rows with every class on both sides: {exc}"
         ) from exc
-    valid = np.zeros(len(codes), dtype=bool)
+    valid = np.zeros(n_rows, dtype=bool)
     valid[held_out] = True
     return valid
 
@@ -141,29 +145,39 @@ def check_callbacks(net, has_validation, routed, unlabelled_rows, incremental=Fa
 
 
 class _ValidationScore:
-    """Accuracy (or agreement with ``teacher_codes``) on the validation rows.
+    """Accuracy, or R² for a regressor, on the validation rows; against
+    ``teacher_targets`` (the teacher's classes or predictions) for the agreement.
 
-    Weighted by the rows' float64 ``weights``, as ``MLPClassifier`` scores its
-    validation rows with their ``sample_weight``.
+    Weighted by the rows' float64 ``weights``, as ``MLPClassifier`` and
+    ``MLPRegressor`` score their validation rows with their ``sample_weight``.
+    R² is that of the standardised targets, which is the R² in ``y``'s units.
     """
 
-    def __init__(self, weights=None, teacher_codes=None):
+    teacher_targets, metric = None, "accuracy"  # pickled before they existed
+
+    def __init__(self, weights=None, teacher_targets=None, metric="accuracy"):
         self.weights = weights
-        self.teacher_codes = teacher_codes
+        self.teacher_targets = teacher_targets
+        self.metric = metric
 
     def __call__(self, net, X, y):
-        target = np.asarray(y) if self.teacher_codes is None else self.teacher_codes
+        target = np.asarray(y) if self.teacher_targets is None else self.teacher_targets
+        if self.metric == "r2":
+            return float(r2_score(target, net.predict(X), sample_weight=self.weights))
         return float(np.average(net.predict(X) == target, weights=self.weights))
 
 
-def validation_scoring(weights=None, teacher_codes=None):
-    """skorch callbacks recording ``valid_acc`` (and ``valid_agreement`` with a teacher)."""
-    score = EpochScoring(_ValidationScore(weights), name="valid_acc", lower_is_better=False)
-    callbacks = [("valid_acc", score)]
-    if teacher_codes is not None:
-        agreement = _ValidationScore(weights, teacher_codes)
-        score = EpochScoring(agreement, name="valid_agreement", lower_is_better=False)
-        callbacks.append(("valid_agreement", score))
+def validation_scoring(names, weights=None, teacher_targets=None):
+    """skorch callbacks recording the validation score ``names[0]`` (``valid_acc`` or
+    ``valid_r2``) and, with a teacher, the agreement with it ``names[1]``
+    (``valid_agreement`` or ``valid_fidelity``)."""
+    metric = "r2" if names[0] == "valid_r2" else "accuracy"
+    score = _ValidationScore(weights, metric=metric)
+    callbacks = [(names[0], EpochScoring(score, name=names[0], lower_is_better=False))]
+    if teacher_targets is not None:
+        agreement = _ValidationScore(weights, teacher_targets, metric)
+        score = EpochScoring(agreement, name=names[1], lower_is_better=False)
+        callbacks.append((names[1], score))
     return callbacks
 
 
@@ -207,10 +221,10 @@ class StoppingRule(EarlyStopping):
             raise KeyboardInterrupt
 
 
-def stopping(early_stopping, n_iter_no_change, tol):
+def stopping(early_stopping, n_iter_no_change, tol, monitor="valid_acc"):
     """``("early_stopping", StoppingRule)``: ``MLPClassifier``'s stopping rule.
 
-    With a validation split it follows ``valid_acc`` and restores the best
+    With a validation split it follows ``monitor`` and restores the best
     epoch's weights; without, the training loss. Either way training stops
     once the score has not improved by ``tol`` for more than
     ``n_iter_no_change`` epochs in a row.
@@ -218,7 +232,7 @@ def stopping(early_stopping, n_iter_no_change, tol):
     return (
         "early_stopping",
         StoppingRule(
-            monitor="valid_acc" if early_stopping else "train_loss",
+            monitor=monitor if early_stopping else "train_loss",
             lower_is_better=None,  # from the monitored key, also when it is routed
             patience=n_iter_no_change + 1,
             threshold=tol,
@@ -241,14 +255,14 @@ def drop_training_data(net):
     net.iterator_train__generator = None  # the batch order's (its pickle differs each time)
     for _, callback in net.callbacks_:
         scoring = getattr(callback, "scoring", None)
-        if isinstance(scoring, _ValidationScore):  # per-row weights and teacher classes
-            scoring.weights = scoring.teacher_codes = None
+        if isinstance(scoring, _ValidationScore):  # per-row weights and teacher targets
+            scoring.weights = scoring.teacher_targets = None
     rule = dict(net.callbacks_).get("early_stopping")
     if rule is not None:
         rule.best_model_weights_ = None
 
 
-def fitted_curves(net, early_stopping):
+def fitted_curves(net, early_stopping, score="valid_acc"):
     """``MLPClassifier``'s fitted attributes, read from the net's ``History``.
 
     Epochs count when complete (a callback may stop one midway);
@@ -259,13 +273,13 @@ def fitted_curves(net, early_stopping):
     """
     history = net.history
     losses = [float(row["train_loss"]) for row in history if "train_loss" in row]
-    scores = [float(row["valid_acc"]) for row in history if "valid_acc" in row] or None
+    scores = [float(row[score]) for row in history if score in row] or None
     best_score = None
     if early_stopping and scores is not None:
         rule = dict(net.callbacks_).get("early_stopping")
         restored = rule is not None and rule.load_best and rule.best_model_weights_ is not None
         kept = rule.best_epoch_ if restored else history[-1, "epoch"]
-        best_score = next((row.get("valid_acc") for row in history if row["epoch"] == kept), None)
+        best_score = next((row.get(score) for row in history if row["epoch"] == kept), None)
     return {
         "n_iter_": len(losses),
         "loss_curve_": losses,

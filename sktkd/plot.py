@@ -13,7 +13,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_consistent_length, column_or_1d
 
-from ._base import NeuralClassifierBase
+from ._base import NeuralBase
 from .metrics import _student_and_teacher_logits
 
 
@@ -47,7 +47,7 @@ def plot_learning_curve(estimator, *, label=None, ax=None):
     """
     if isinstance(estimator, Pipeline):
         estimator = estimator[-1]
-    if not isinstance(estimator, NeuralClassifierBase):
+    if not isinstance(estimator, NeuralBase):
         raise TypeError(
             "plot_learning_curve needs a DistilledClassifier or TransferClassifier (or a "
             f"Pipeline ending in one), got {type(estimator).__name__}."

@@ -258,9 +258,9 @@ def test_validation_rows_weights_and_teacher_classes_are_dropped_after_fit(data)
         X, y, sample_weight=np.ones(len(y))
     )
     scorings = [getattr(cb, "scoring", None) for _, cb in model.net_.callbacks_]
-    scorings = [s for s in scorings if hasattr(s, "teacher_codes")]
+    scorings = [s for s in scorings if hasattr(s, "teacher_targets")]
     assert len(scorings) == 2
-    assert all(s.weights is None and s.teacher_codes is None for s in scorings)
+    assert all(s.weights is None and s.teacher_targets is None for s in scorings)
 
 
 def test_skops_converts_a_pickle_of_either_estimator(data, tmp_path):

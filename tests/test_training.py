@@ -567,7 +567,8 @@ def test_decision_function_and_log_proba_agree_with_predict(make, data):
 def held_out(model, X, y):
     """The validation rows of a fit with an integer random_state."""
     codes = np.searchsorted(model.classes_, y)
-    return validation_rows(codes, model.classes_, model.validation_fraction, model._seed())
+    fraction, seed = model.validation_fraction, model._seed()
+    return validation_rows(codes >= 0, fraction, seed, classes=model.classes_, codes=codes)
 
 
 @pytest.mark.parametrize(
