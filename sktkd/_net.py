@@ -348,7 +348,7 @@ class Net(NeuralNet):
                 raise ValueError(
                     f"The callback {name!r} reads {missing[1]!r} from the history, which "
                     f"records {keys}: valid_* scores exist only with early_stopping=True, "
-                    "valid_agreement only with a teacher."
+                    "valid_agreement (valid_fidelity) only with a teacher."
                 ) from exc
         if stop:
             raise KeyboardInterrupt

@@ -136,8 +136,8 @@ def check_callbacks(net, has_validation, routed, unlabelled_rows, incremental=Fa
         if unlabelled_rows and scorer and callback.on_train and name != "train_loss":
             warnings.warn(
                 f"The callback {name!r} scores the training rows, whose label is -1 "
-                "where there is none (unlabeled_label) or the row is synthetic "
-                "(augment): scores against y count those rows as errors.",
+                "(a regressor's: NaN) where there is none (unlabeled_label) or the row "
+                "is synthetic (augment): scores against y count those rows as errors.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -1,33 +1,36 @@
 """Fidelity of a distilled student to its teacher.
 
-Both functions have the signature of a scikit-learn scorer, ``(estimator, X,
-y=None)``, and take a fitted :class:`~sktkd.DistilledClassifier`, or a
-``Pipeline`` ending in one (``X`` then goes through the earlier steps, as in
-``predict``). ``teacher_agreement`` can be passed as ``scoring=`` as it is.
+The functions have the signature of a scikit-learn scorer, ``(estimator, X,
+y=None)``, and take a fitted :class:`~sktkd.DistilledClassifier`
+(``teacher_agreement``, ``teacher_kl_divergence``) or
+:class:`~sktkd.DistilledRegressor` (``teacher_fidelity``), or a ``Pipeline``
+ending in one (``X`` then goes through the earlier steps, as in
+``predict``). ``teacher_agreement`` and ``teacher_fidelity`` can be passed as
+``scoring=`` as they are.
 """
 
 import numpy as np
 from scipy.special import rel_entr, softmax
+from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._distilled import DistilledClassifier
+from ._distilled import DistilledClassifier, DistilledRegressor
 from ._predict import _INPUT_DTYPES, untensor
-from ._teacher import teacher_logits
+from ._teacher import teacher_logits, teacher_predictions
 
 
-def _student_and_teacher_logits(estimator, X, teacher=None):
-    """Student and teacher logits on ``X``, columns in the order of the student's classes.
-
-    ``teacher``: a fitted teacher to compare with, instead of ``teacher_``.
-    """
+def _student_and_teacher(estimator, X, teacher, kind):
+    """The fitted student of type ``kind``, ``X`` as it takes it, its validated array,
+    and the teacher to compare with (``teacher``, else ``teacher_``)."""
     if isinstance(estimator, Pipeline):
         X = estimator[:-1].transform(X)
         estimator = estimator[-1]
-    if not isinstance(estimator, DistilledClassifier):
+    if not isinstance(estimator, kind):
+        other = "teacher_fidelity" if kind is DistilledClassifier else "teacher_agreement"
         raise TypeError(
-            f"Teacher fidelity needs a DistilledClassifier (or a Pipeline ending in one), "
-            f"got {type(estimator).__name__}."
+            f"This metric needs a {kind.__name__} (or a Pipeline ending in one), got "
+            f"{type(estimator).__name__}; for the other task use {other}."
         )
     check_is_fitted(estimator)
     teacher = estimator.teacher_ if teacher is None else teacher
@@ -35,14 +38,24 @@ def _student_and_teacher_logits(estimator, X, teacher=None):
         why = (
             "dropped its fitted teacher after fit (keep_teacher=False)"
             if not estimator.keep_teacher
-            else "learnt from recorded teacher_proba"
+            else f"learnt from recorded {estimator._RECORDED}"
         )
         raise ValueError(
             f"This student {why}: it has no teacher to compare with. Pass a fitted one, "
             "e.g. teacher_agreement(student, X, teacher=fitted_teacher)."
         )
     X = untensor(X)
-    X_array = validate_data(estimator, X, dtype=_INPUT_DTYPES, reset=False)
+    return estimator, X, validate_data(estimator, X, dtype=_INPUT_DTYPES, reset=False), teacher
+
+
+def _student_and_teacher_logits(estimator, X, teacher=None):
+    """Student and teacher logits on ``X``, columns in the order of the student's classes.
+
+    ``teacher``: a fitted teacher to compare with, instead of ``teacher_``.
+    """
+    estimator, X, X_array, teacher = _student_and_teacher(
+        estimator, X, teacher, DistilledClassifier
+    )
     teacher = teacher_logits(teacher, X, X_array, estimator.classes_, estimator.teacher_weights)
     return estimator._logits(X), teacher.astype(np.float64), estimator.classes_
 
@@ -113,3 +126,47 @@ def teacher_kl_divergence(estimator, X, y=None, *, teacher=None):
     # rel_entr(0, q) = 0: classes the teacher rules out add nothing.
     kl = rel_entr(softmax(teacher, axis=1), softmax(student, axis=1)).sum(axis=1)
     return float(np.mean(kl))
+
+
+def teacher_fidelity(estimator, X, y=None, *, teacher=None):
+    """R² of a regression student's predictions against its teacher's.
+
+    1 when the student reproduces the teacher's predictions; several outputs
+    are averaged, as ``r2_score`` does.
+
+    Parameters
+    ----------
+    estimator : DistilledRegressor or Pipeline ending in one
+        Fitted; its teacher is ``teacher_`` (several teachers: their weighted
+        average, as during training).
+    X : array-like of shape (n_samples, n_features)
+    y : ignored
+        Present for the scorer signature.
+    teacher : fitted teacher, list of them, or torch.nn.Module, default=None
+        As in :func:`teacher_agreement` (for a student fitted on recorded
+        ``teacher_pred``, or with ``keep_teacher=False``).
+
+    Returns
+    -------
+    fidelity : float <= 1
+
+    Raises
+    ------
+    ValueError
+        When there is no teacher to compare with.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from sktkd import DistilledRegressor
+    >>> from sktkd.metrics import teacher_fidelity
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> student = DistilledRegressor(DecisionTreeRegressor(max_depth=2), alpha=1.0,
+    ...                              max_epochs=50, random_state=0).fit(X, y)
+    >>> bool(teacher_fidelity(student, X) > 0.8)
+    True
+    """
+    student, X, X_array, teacher = _student_and_teacher(estimator, X, teacher, DistilledRegressor)
+    expected = teacher_predictions(teacher, X, X_array, student.n_outputs_, student.teacher_weights)
+    return float(r2_score(expected, student.predict(X).reshape(len(expected), -1)))

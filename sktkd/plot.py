@@ -36,7 +36,7 @@ def plot_learning_curve(estimator, *, label=None, ax=None):
 
     Parameters
     ----------
-    estimator : DistilledClassifier or TransferClassifier, fitted
+    estimator : sktkd estimator, fitted
     label : str, default=None
         Legend prefix; ``None`` uses the estimator's class name.
     ax : matplotlib Axes, default=None
@@ -49,8 +49,8 @@ def plot_learning_curve(estimator, *, label=None, ax=None):
         estimator = estimator[-1]
     if not isinstance(estimator, NeuralBase):
         raise TypeError(
-            "plot_learning_curve needs a DistilledClassifier or TransferClassifier (or a "
-            f"Pipeline ending in one), got {type(estimator).__name__}."
+            "plot_learning_curve needs an sktkd estimator (or a Pipeline ending in one), "
+            f"got {type(estimator).__name__}."
         )
     history = estimator.history_
     ax = _axes(ax)

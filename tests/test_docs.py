@@ -33,6 +33,8 @@ def test_docs_build_without_warnings(tmp_path):
     for name in (
         "DistilledClassifier",
         "TransferClassifier",
+        "DistilledRegressor",
+        "TransferRegressor",
         "teacher_agreement",
         "plot_agreement",
     ):

@@ -1,15 +1,17 @@
 import numpy as np
 import pytest
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktkd import DistilledClassifier, TransferClassifier
-from sktkd.metrics import teacher_agreement, teacher_kl_divergence
+from sktkd import DistilledClassifier, DistilledRegressor, TransferClassifier
+from sktkd.metrics import teacher_agreement, teacher_fidelity, teacher_kl_divergence
 
 from .conftest import FAST
 
@@ -104,3 +106,18 @@ def test_a_student_without_its_teacher_takes_one_passed_in(metric, data):
     with pytest.raises(ValueError, match="recorded teacher_proba"):
         metric(recorded, X)
     assert metric(recorded, X, teacher=teacher) >= 0
+
+
+def test_teacher_fidelity_of_a_regressor():
+    X, y = load_diabetes(return_X_y=True)
+    student = DistilledRegressor(Ridge(), max_epochs=20, random_state=0).fit(X, y)
+    expected = r2_score(student.teacher_.predict(X), student.predict(X))
+    assert teacher_fidelity(student, X) == pytest.approx(expected)
+    search = GridSearchCV(student, {"alpha": [0.0, 1.0]}, scoring=teacher_fidelity, cv=2)
+    assert search.fit(X, y).best_params_ == {"alpha": 1.0}
+    with pytest.raises(TypeError, match="needs a DistilledClassifier.*teacher_fidelity"):
+        teacher_agreement(student, X)
+    recorded = DistilledRegressor(max_epochs=2).fit(X, y, teacher_pred=y)
+    with pytest.raises(ValueError, match="recorded teacher_pred"):
+        teacher_fidelity(recorded, X)
+    assert teacher_fidelity(recorded, X, teacher=student.teacher_) < 1
