@@ -196,8 +196,8 @@ TransferRegressor
         ``predict`` and ``predict_proba`` to float32 precision (about 1e-6).
         A regressor's one output is ``variable``, float64, shape
         ``(n_samples, n_outputs)``: the network's values scaled back to
-        ``y``'s units in float64, as ``predict`` gives them (the
-        skl2onnx converters of :mod:`sktkd.onnx` take classifiers only).
+        ``y``'s units in float64, as ``predict`` gives them (in a
+        skl2onnx pipeline, of the pipeline's type: see :mod:`sktkd.onnx`).
 
     Raises
     ------

@@ -1,6 +1,6 @@
 """ONNX export of sktkd estimators, alone or inside scikit-learn pipelines.
 
-Importing this module registers converters for both estimators with
+Importing this module registers converters for the four estimators with
 scikit-learn-onnx (skl2onnx), so that ``skl2onnx.to_onnx`` converts a
 ``Pipeline`` with an sktkd estimator in it, scikit-learn transformers in
 front included::
@@ -13,15 +13,18 @@ front included::
 do it.) The estimator's part is the graph of :func:`sktkd.to_onnx`: input
 standardisation, network, softmax, labels. skl2onnx's classifier options
 apply: ``zipmap`` (``False``: a probability matrix; the default ``True``: a
-list of dicts) and ``nocl`` (``True``: class indices as labels).
+list of dicts) and ``nocl`` (``True``: class indices as labels). A
+regressor's output is ``variable``, shape ``(n_samples, n_outputs_)``, of the
+input's type, as scikit-learn-onnx's regressors give it.
 """
 
 import numpy as np
 import torch
+from sklearn.base import is_regressor
 
-from ._distilled import DistilledClassifier
+from ._distilled import DistilledClassifier, DistilledRegressor
 from ._export import MIN_OPSET, _require, onnx_graph, to_onnx
-from ._transfer import TransferClassifier
+from ._transfer import TransferClassifier, TransferRegressor
 
 __all__ = ["register_converters", "to_onnx"]
 
@@ -37,15 +40,18 @@ def _convert(scope, operator, container):
             f"got {container.target_opset}."
         )
     estimator = operator.raw_operator
+    regressor = is_regressor(estimator)
     # nocl: class indices as labels, as skl2onnx's own classifiers give them.
-    nocl = container.get_options(estimator, dict(nocl=False))["nocl"]
+    nocl = not regressor and container.get_options(estimator, dict(nocl=False))["nocl"]
     classes = np.arange(len(estimator.classes_)) if nocl else None
 
     def elem_type(variable):
         return variable.type.to_onnx_type().tensor_type.elem_type
 
     float32, float64 = onnx_proto.TensorProto.FLOAT, onnx_proto.TensorProto.DOUBLE
-    rows, proba = operator.inputs[0].full_name, operator.outputs[1].full_name
+    # A classifier's second output, the probabilities; a regressor's only one, its
+    # values (float64 in the graph, of the pipeline's type outside).
+    rows, proba = operator.inputs[0].full_name, operator.outputs[-1].full_name
     # Doubles go into the float64 standardisation as they are; other types as float32.
     double = elem_type(operator.inputs[0]) == float64
     dtype = torch.float64 if double else torch.float32
@@ -59,16 +65,20 @@ def _convert(scope, operator, container):
             to=float32,
             name=scope.get_unique_operator_name("Cast"),
         )
-    if elem_type(operator.outputs[1]) != float32:  # a double pipeline: double probabilities
-        proba = scope.get_unique_variable_name("sktkd_probabilities")
+    produced = float64 if regressor else float32
+    if elem_type(operator.outputs[-1]) != produced:  # e.g. a double pipeline's probabilities
+        proba = scope.get_unique_variable_name("sktkd_output")
         container.add_node(
             "Cast",
             [proba],
-            [operator.outputs[1].full_name],
-            to=elem_type(operator.outputs[1]),
+            [operator.outputs[-1].full_name],
+            to=elem_type(operator.outputs[-1]),
             name=scope.get_unique_operator_name("Cast"),
         )
-    names = {"X": rows, "label": operator.outputs[0].full_name, "probabilities": proba}
+    if regressor:
+        names = {"X": rows, "variable": proba}
+    else:
+        names = {"X": rows, "label": operator.outputs[0].full_name, "probabilities": proba}
 
     def renamed(name):
         if name and name not in names:
@@ -97,8 +107,19 @@ def _convert(scope, operator, container):
         )
 
 
+def _regressor_output_shapes(operator):
+    """skl2onnx shape calculator of a regressor: ``(n_samples, n_outputs_)``, of the
+    input's floating type (as scikit-learn-onnx's regressors)."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    rows = operator.inputs[0]
+    kind = DoubleTensorType if isinstance(rows.type, DoubleTensorType) else FloatTensorType
+    n_rows = rows.get_first_dimension()
+    operator.outputs[0].type = kind([n_rows, operator.raw_operator.n_outputs_])
+
+
 def register_converters():
-    """Register the converters of both estimators with skl2onnx (done on import).
+    """Register the converters of the four estimators with skl2onnx (done on import).
 
     Raises
     ------
@@ -116,6 +137,10 @@ def register_converters():
             calculate_linear_classifier_output_shapes,
             _convert,
             options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+        )
+    for estimator in (DistilledRegressor, TransferRegressor):
+        update_registered_converter(
+            estimator, f"Sktkd{estimator.__name__}", _regressor_output_shapes, _convert
         )
 
 

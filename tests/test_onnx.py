@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.decomposition import PCA
+from sklearn.linear_model import Ridge
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sktkd import DistilledClassifier, TransferClassifier
+from sktkd import DistilledClassifier, DistilledRegressor, TransferClassifier, TransferRegressor
 
 onnxruntime = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
@@ -39,6 +40,28 @@ def test_a_pipeline_converts_whole(student, dtype, data):
     label, proba = session.run(None, {"X": X.astype(dtype)})
     np.testing.assert_array_equal(label, pipeline.predict(X))
     np.testing.assert_allclose(proba, pipeline.predict_proba(X), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        DistilledRegressor(Ridge(), max_epochs=10, random_state=0),
+        TransferRegressor(max_epochs=10, random_state=0),
+    ],
+    ids=["distilled", "transfer"],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_a_regression_pipeline_converts_whole(student, dtype, n_outputs, data):
+    X, _ = data
+    y = 1e4 * X[:, :n_outputs] + 1e6  # values far from 0, in large units
+    y = y.ravel() if n_outputs == 1 else y
+    pipeline = make_pipeline(StandardScaler(), PCA(4), student).fit(X, y)
+    onx = skl2onnx.to_onnx(pipeline, X[:1].astype(dtype))
+    session = onnxruntime.InferenceSession(onx.SerializeToString())
+    (values,) = session.run(None, {"X": X.astype(dtype)})
+    assert values.dtype == dtype and values.shape == (len(X), n_outputs)
+    np.testing.assert_allclose(values.ravel(), pipeline.predict(X).ravel(), rtol=1e-6)
 
 
 def test_zipmap_and_nocl_follow_skl2onnx(data):
