@@ -167,9 +167,10 @@ class ClassifierTask(ClassifierMixin):
         """Warn when the fitted network barely beats chance on its own training rows.
 
         Each of ``targets`` holds class codes of the rows of ``Z`` (``-1``:
-        none), or the teacher's logits; the score is the best balanced accuracy against any of them
-        (chance: ``1 / n_classes``), on at most 2,000 rows spread over the set
-        (enough to tell chance from learning: a standard error under 1.2%).
+        none), or the teacher's logits (its decisions); the score is the best
+        balanced accuracy against any of them (chance: ``1 / n_classes``), on at
+        most 2,000 rows spread over the set (enough to tell chance from
+        learning: a standard error under 1.2%).
         """
         rows = np.arange(0, len(Z), max(1, len(Z) // 2_000))
         predicted = self._body_forward(Z[rows])

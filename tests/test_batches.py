@@ -125,3 +125,10 @@ def test_shards_split_every_batch_between_processes(shuffle):
     # A last batch too small to give each process two rows joins the one before.
     assert [len(b) for b in batches(11, (0, 2))] == [2, 4]
     assert [len(b) for b in batches(11, (1, 2))] == [2, 3]
+
+
+def test_float_targets_are_labelled_unless_nan():
+    X = torch.zeros(4, 2)
+    assert TensorDataset(X, torch.tensor([[-1.0], [-2.0], [0.0], [3.0]])).all_labelled
+    assert not TensorDataset(X, torch.tensor([[1.0], [float("nan")], [0.0], [3.0]])).all_labelled
+    assert not TensorDataset(X, torch.tensor([0, -1, 1, 1])).all_labelled

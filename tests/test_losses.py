@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sktkd._losses import DistillationLoss, distillation_loss
+from sktkd._losses import DistillationLoss, distillation_loss, regression_distillation_loss
 
 N, K = 5, 3
 logits = arrays(np.float32, (N, K), elements=st.floats(-20, 20, width=32))
@@ -142,3 +142,29 @@ def test_all_labelled_is_the_same_loss_in_fewer_operations(alpha, loss):
     (fast_grad,) = torch.autograd.grad(fast, s)
     assert fast.item() == pytest.approx(general.item(), rel=1e-6)
     torch.testing.assert_close(fast_grad, grad)
+
+
+def test_regression_loss_is_the_stated_formula():
+    torch.manual_seed(0)
+    s, t, y = torch.randn(8, 2), torch.randn(8, 2), torch.randn(8, 2)
+    w = torch.rand(8) + 0.5
+    mse = lambda a, b: (a - b).pow(2).mean(dim=1)  # noqa: E731
+    expected = (0.3 * mse(s, t) + 0.7 * mse(s, y)) * w
+    got = regression_distillation_loss(s, y, t, w, alpha=0.3)
+    torch.testing.assert_close(got, expected.mean())
+    fast = regression_distillation_loss(s, y, t, w, alpha=0.3, all_labelled=True)
+    torch.testing.assert_close(fast, got)
+    assert regression_distillation_loss(s, y, alpha=0.0) == mse(s, y).mean()
+
+
+def test_rows_without_a_target_get_the_teacher_term_only():
+    s, t, y = torch.randn(6, 1), torch.randn(6, 1), torch.randn(6, 1)
+    y[:3] = float("nan")
+    got = regression_distillation_loss(s, y, t, alpha=0.5)
+    hard = torch.cat([torch.zeros(3), (s[3:] - y[3:]).pow(2).ravel()])
+    expected = (0.5 * (s - t).pow(2).ravel() + 0.5 * hard).mean()
+    torch.testing.assert_close(got, expected)
+    assert torch.isfinite(got)
+    s.requires_grad_(True)
+    regression_distillation_loss(s, y, t, alpha=0.5).backward()
+    assert torch.isfinite(s.grad).all()  # NaN targets leave no NaN gradient
