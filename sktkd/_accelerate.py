@@ -152,9 +152,10 @@ def check_accelerator(accelerator, batch_size):
         )
 
 
-def check_same_data(accelerator, X, codes):
+def check_same_data(accelerator, X, targets):
     """Every process of data parallelism must be given the same rows (each takes
-    its share of every batch itself): compare cheap fingerprints, in all processes."""
+    its share of every batch itself): compare cheap fingerprints of ``X`` and
+    ``targets`` (class codes, or a regressor's finite targets), in all processes."""
     if accelerator is None or accelerator.num_processes == 1:
         return
     from accelerate.utils import gather_object
@@ -163,11 +164,12 @@ def check_same_data(accelerator, X, codes):
     step = max(1, len(X) // 1000)
     sample = np.asarray(X[::step], dtype=np.float64)
     rows = sample.reshape(len(sample), -1).sum(axis=1)
-    positions = np.arange(len(codes)) % 1009 + 1
+    positions = np.arange(len(targets)) % 1009 + 1
+    per_row = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1).sum(axis=1)
     mine = (
         len(X),
         float(np.nansum(rows * np.arange(1, len(rows) + 1))),
-        int(np.dot(positions, codes.astype(np.int64))),
+        float(np.dot(positions, per_row)),
     )
     prints = gather_object([mine])
     if any(p != prints[0] for p in prints):

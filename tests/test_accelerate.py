@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import LRScheduler
 
-from sktkd import DistilledClassifier, TransferClassifier
+from sktkd import DistilledClassifier, DistilledRegressor, TransferClassifier, TransferRegressor
 from sktkd._net import Net, TransferNet
 
 from .conftest import FAST
@@ -57,6 +57,19 @@ def test_same_network_as_without_accelerator(data, accelerator_of):
     assert type(accelerated.net_.optimizer_) is torch.optim.Adam
     assert not vars(accelerated.net_).keys() & {"accelerator", "_wrapped_with_accelerator"}
     assert acc._models == [] and acc._optimizers == []
+
+
+@pytest.mark.parametrize("make", [DistilledRegressor, TransferRegressor])
+def test_regressors_train_as_without_accelerator(data, accelerator_of, make):
+    X, y = data
+    Y = np.column_stack([y * 1e3 + 5, -y])  # two outputs, in other units
+    params = {**FAST, "random_state": 0, "early_stopping": True}
+    recorded = {"teacher_pred": Y + 0.1} if make is DistilledRegressor else {}
+    plain = make(**params).fit(X, Y, **recorded)
+    accelerated = make(**params, accelerator=accelerator_of(cpu=True)).fit(X, Y, **recorded)
+    torch.testing.assert_close(weights(accelerated), weights(plain))
+    assert accelerated.validation_scores_ == plain.validation_scores_
+    np.testing.assert_array_equal(accelerated.predict(X), plain.predict(X))
 
 
 def test_mixed_precision_trains_a_float32_student(data, accelerator_of):
@@ -216,7 +229,7 @@ def test_device_must_agree_with_accelerator(data, accelerator_of, monkeypatch):
 
 _DATA_PARALLEL = """
 import sys, numpy as np, torch, accelerate
-from sktkd import DistilledClassifier, TransferClassifier
+from sktkd import DistilledClassifier, DistilledRegressor, TransferClassifier
 X, y = np.load(sys.argv[1]), np.load(sys.argv[2])
 P = np.eye(3)[y] * 0.8 + 0.2 / 3
 acc = accelerate.Accelerator(cpu=True)
@@ -225,6 +238,8 @@ params = dict(max_epochs=4, batch_size=32, lr=1e-2, hidden_layer_sizes=(16, 8), 
 clf = DistilledClassifier(**params, accelerator=acc).fit(X, y, teacher_proba=P)
 tl = TransferClassifier(clf, strategy="lp_ft", probe_epochs=2, max_epochs=2, random_state=0,
                         accelerator=acc, batch_size=32).fit(X, y)
+Y = np.column_stack([1e3 * y + 5.0, -y])  # a regressor: two outputs, standardised inside
+reg = DistilledRegressor(**params, accelerator=acc).fit(X, Y, teacher_pred=Y + X[:, :2])
 # Unseeded, with a teacher fitted in each process and a stopping rule: the
 # processes still agree (the main one's seed and soft labels).
 from sklearn.ensemble import RandomForestClassifier
@@ -241,7 +256,7 @@ listened = DistilledClassifier(max_epochs=30, n_iter_no_change=1, tol=0.01, rand
                                callbacks=[BatchListener()], accelerator=acc)
 listened.fit(X, y, teacher_proba=P)
 out = [torch.cat([p.detach().flatten() for p in e.net_.module_.parameters()])
-       for e in (clf, tl, unseeded, listened)]
+       for e in (clf, tl, unseeded, listened, reg)]
 # The network trains in training mode: a source's batch norm moves.
 torch.manual_seed(0)
 source = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
@@ -309,8 +324,8 @@ def test_data_parallel_over_two_processes_trains_the_one_process_network(data, t
     one = torch.load(tmp_path / "one-0.pt")["weights"]
     results = [torch.load(tmp_path / f"two-{rank}.pt") for rank in (0, 1)]
     for result in results:
-        for a, b in zip(result["weights"][:2], one[:2], strict=True):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        for index in (0, 1, 4):  # classifiers, and the regressor
+            torch.testing.assert_close(result["weights"][index], one[index], rtol=1e-4, atol=1e-5)
         assert result["moved"]
         assert len(result["refusals"]) == 5, result["refusals"]
     for index in (2, 3):  # unseeded, and with a per-batch callback: the ranks agree
