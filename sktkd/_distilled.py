@@ -159,7 +159,9 @@ class Distillation(NeuralBase):
                 # rows as there are labelled (and synthetic) ones, drawn among all.
                 # Counting them as steps made a student with 85% unlabelled rows
                 # train 6.7x longer and overfit (bench_unlabelled.py).
-                rows_per_epoch = len(Z_aug) - n_unlabelled if n_unlabelled else None
+                # (With no labelled row at all, an epoch visits every row.)
+                rows_per_epoch = len(Z_aug) - n_unlabelled
+                rows_per_epoch = rows_per_epoch if 0 < n_unlabelled < len(Z_aug) else None
                 net = self._make_net(
                     body,
                     self._criterion(),
@@ -259,6 +261,13 @@ class Distillation(NeuralBase):
         memory = self._teacher_memory()
         if not reuse_teacher:  # a teacher fitted here gets its rows as an array of their own
             rows = np.flatnonzero(labelled)
+            teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+            if not len(rows) and any(map(is_refittable, teachers)):
+                raise ValueError(
+                    f"There is no labelled row to fit the teacher on: unlabeled_label="
+                    f"{self.unlabeled_label!r} marks every training row. Pass a fitted "
+                    "teacher (FrozenEstimator) to learn from it alone."
+                )
             X_lab = X if labelled.all() else _safe_indexing(X, rows)
             weight_lab = None if sample_weight is None else sample_weight[rows]
             self.teacher_ = fit_teacher(self.teacher, X_lab, y[rows], weight_lab, memory)
@@ -285,6 +294,11 @@ class Distillation(NeuralBase):
         ``soft`` are the teacher's outputs as the net trains on them; the new
         rows' are encoded alike (``_encode_targets``).
         """
+        if len(Xv) < 2:
+            raise ValueError(
+                "augment='munge' moves each training row toward its nearest neighbour: it "
+                f"needs at least 2 training rows, got {len(Xv)}."
+            )
         rng = np.random.default_rng(seed)
         X_new = munge(Xv, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
         rows = X_new
@@ -856,7 +870,8 @@ class DistilledRegressor(RegressorTask, Distillation):
           ``teacher_weights``.
         - ``None``: predictions are passed to ``fit`` as ``teacher_pred``.
 
-        A classifier is refused (``ValueError``): its ``predict`` gives labels.
+        A classifier, clusterer or outlier detector is refused (``ValueError``):
+        its ``predict`` gives labels.
     alpha : float in [0, 1], default=0.5
         Weight of the teacher term; ``1 - alpha`` weighs the error against
         ``y``. ``alpha=0`` is plain supervised training.
@@ -891,9 +906,10 @@ random_state, verbose, callbacks, **kwargs
     n_outputs_ : int
         Number of outputs of ``y``.
     target_scaling_ : torch.nn.Module
-        Mean and scale of the targets (float64, of the labelled training
-        rows, weighted by ``sample_weight``), with which the network's outputs
-        are standardised.
+        Mean and scale (float64) with which the targets are standardised for
+        the network: the weighted mean of the labelled training rows, and the
+        larger spread of their targets and of the teacher's predictions (a
+        constant output: the rounding error of its values).
     n_features_in_, feature_names_in_, teacher_, net_, standardize_, history_, n_iter_, \
 loss_curve_, best_loss_
         As in :class:`DistilledClassifier`.
@@ -1050,7 +1066,8 @@ default=None
         -----
         UserWarning
             When the teacher's predictions on the training rows nearly repeat
-            ``y``: the teacher term then teaches nothing.
+            ``y`` (the teacher term then teaches nothing), or explain it worse
+            than its mean (a teacher of other targets, or in other units).
         ConvergenceWarning
             When the student explains little of its own training rows.
         """
@@ -1117,13 +1134,30 @@ default=None
         return soft
 
     def _warn_if_teacher_repeats_labels(self, soft, targets):
-        """Warn when every row is labelled and the teacher's predictions on the
-        training rows nearly repeat ``y`` (R² above 0.99): the teacher term then
-        adds almost nothing. Remedies as for :class:`DistilledClassifier`."""
-        if self.alpha == 0 or self.augment is not None or not self._labelled(targets).all():
+        """Warn when the teacher's predictions on the labelled rows explain ``y``
+        worse than its mean (R² below 0: another task, other units?), or, when
+        every row is labelled and no row is synthetic, nearly repeat it (R²
+        above 0.99: the teacher term then adds almost nothing; remedies as for
+        :class:`DistilledClassifier`). Columns of ``y`` without spread, and
+        fewer than 2 labelled rows, say nothing."""
+        labelled = self._labelled(targets)
+        if self.alpha == 0 or labelled.sum() < 2:
             return
-        fidelity = r2_score(targets, soft)
-        if fidelity < 0.99:
+        truth, predicted = targets[labelled], soft[labelled]
+        spread = np.ptp(truth, axis=0) > 0
+        if not spread.any():
+            return
+        fidelity = r2_score(truth[:, spread], predicted[:, spread])
+        if fidelity < 0:
+            warnings.warn(
+                f"The teacher predicts y worse than its mean on the labelled training rows "
+                f"(R² {fidelity:.3g}): is it fitted on these targets, in these units? The "
+                "student learns from both and matches neither.",
+                UserWarning,
+                stacklevel=5,
+            )
+            return
+        if fidelity < 0.99 or self.augment is not None or not labelled.all():
             return
         remedies = ["augment='munge' (synthetic rows the teacher labels)"]
         teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]

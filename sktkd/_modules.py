@@ -30,15 +30,18 @@ def _take(X, rows, chunk):
     return X[chunk] if rows is None else X[rows[chunk]]
 
 
-def column_statistics(X, sample_weight=None, rows=None):
+def column_statistics(X, sample_weight=None, rows=None, constant="magnitude"):
     """Weighted mean and scale of each column, in float64, a chunk of rows at a time.
 
     A row of weight zero counts as absent. The scale is the standard deviation,
     except for a column constant up to rounding (spread within the rounding
     error of its computation, ``n * eps * magnitude``, the bound of
-    scikit-learn's ``StandardScaler``): dividing by that spread would send any
-    later change millions of deviations away, so such a column is scaled by
-    its largest magnitude instead (1 for an all-zero column).
+    scikit-learn's ``StandardScaler``). For inputs (``constant="magnitude"``)
+    dividing by that spread would send any later change millions of
+    deviations away, so such a column is scaled by its largest magnitude
+    instead. For targets (``constant="rounding"``) the scale multiplies the
+    network's error at prediction time, so it is the spread itself, floored
+    at that rounding error. An all-zero column is scaled by 1.
 
     Parameters
     ----------
@@ -48,6 +51,8 @@ def column_statistics(X, sample_weight=None, rows=None):
     rows : ndarray of int of shape (n_rows,), default=None
         The rows of ``X`` to use, read a chunk at a time (``X[rows]`` is never
         made whole); ``None``: all of them.
+    constant : {"magnitude", "rounding"}, default="magnitude"
+        The scale of a column constant up to rounding.
 
     Returns
     -------
@@ -89,8 +94,12 @@ def column_statistics(X, sample_weight=None, rows=None):
         mean, var = _moments(weighted_rows, total, unit=unit)
     std = np.sqrt(np.maximum(var, 0.0)) * unit
     mean = mean * unit
-    near_constant = std <= n_kept * np.finfo(np.float64).eps * magnitude
-    scale = np.where(near_constant, np.where(magnitude > 0, magnitude, 1.0), std)
+    rounding = n_kept * np.finfo(np.float64).eps * magnitude
+    if constant == "rounding":
+        scale = np.maximum(std, rounding)
+    else:
+        scale = np.where(std <= rounding, magnitude, std)
+    scale = np.where(scale > 0, scale, 1.0)
     return mean, scale
 
 
@@ -242,6 +251,19 @@ class MLP(nn.Module):
 
     def forward(self, X):
         return self.layers(X)
+
+
+class TargetScaling(nn.Module):
+    """The network's standardised outputs back in ``y``'s units: ``z * scale + mean``,
+    in float64 (the last step of a regressor's ``module_``)."""
+
+    def __init__(self, mean, scale):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
+
+    def forward(self, Z):
+        return Z.to(torch.float64) * self.scale + self.mean
 
 
 def whole_network(standardize, body):

@@ -22,24 +22,10 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from torch import nn
 
 from ._accelerate import check_same_data
-from ._modules import Standardize, column_statistics
+from ._modules import Standardize, TargetScaling, column_statistics
 from ._predict import _INPUT_DTYPES, untensor
-
-
-class TargetScaling(nn.Module):
-    """The network's standardised outputs back in ``y``'s units: ``z * scale + mean``,
-    in float64 (the last step of a regressor's ``module_``)."""
-
-    def __init__(self, mean, scale):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float64))
-
-    def forward(self, Z):
-        return Z.to(torch.float64) * self.scale + self.mean
 
 
 class RegressorTask(RegressorMixin):
@@ -137,27 +123,50 @@ class RegressorTask(RegressorMixin):
         """Targets and the teacher's predictions, standardised (float32), as the net
         trains on them.
 
-        A new fit (``continues=False``) takes the statistics from the labelled
-        training rows (not ``valid``), weighted by ``weight``, into
-        ``target_scaling_``; with fewer than two, from the teacher's
-        predictions on the training rows. A continued fit keeps them.
+        A new fit (``continues=False``) takes the mean of the labelled training
+        rows (not ``valid``), weighted by ``weight``, into ``target_scaling_``
+        (with fewer than two, the teacher's mean on the training rows), and as
+        scale the larger spread of those targets and of the teacher's
+        predictions, so that both reach the network within a few units. A
+        column constant up to rounding keeps a scale of that rounding (see
+        :func:`~sktkd._modules.column_statistics`): the network's error is
+        multiplied by the scale, and a constant stays constant. A continued
+        fit keeps the scaling, and warns when the new targets lie far outside
+        it.
         """
         if not continues:
             training = ~valid
             rows = self._labelled(targets) & training
-            source = targets
-            if rows.sum() < 2 and teacher is not None:
-                source, rows = teacher, training
-            if rows.sum() < 1:
-                raise ValueError(
-                    "No labelled training row: the targets need at least one to be scaled "
-                    "(or a teacher)."
-                )
             w = None if weight is None else weight[rows]
-            self.target_scaling_ = Standardize(*column_statistics(source[rows], w))
+            if rows.sum() >= 2 or teacher is None:
+                mean, scale = column_statistics(targets[rows], w, constant="rounding")
+            else:
+                mean = scale = -np.inf
+            if teacher is not None:  # the teacher's spread, on all the training rows
+                w = None if weight is None else weight[training]
+                t_mean, t_scale = column_statistics(teacher[training], w, constant="rounding")
+                mean = np.where(np.isfinite(mean), mean, t_mean)
+                scale = np.maximum(scale, t_scale)
+            self.target_scaling_ = Standardize(mean, scale)
+        elif self._labelled(targets).any():
+            self._warn_if_far(targets[self._labelled(targets)])
         scaling = self.target_scaling_
         teacher = None if teacher is None else scaling.transform(teacher)
         return scaling.transform(targets), teacher
+
+    def _warn_if_far(self, targets):
+        """Warn when a continued fit's targets lie far outside ``target_scaling_``."""
+        mean, scale, _ = self.target_scaling_._statistics()
+        far = float(np.max(np.abs(targets - mean) / scale))
+        if far > 1_000:
+            warnings.warn(
+                f"These targets lie up to {far:.3g} standard deviations from those of the "
+                "first fit, whose statistics (target_scaling_) partial_fit and warm_start "
+                "keep: the network cannot reach them. Are they in other units? Fit anew "
+                "(warm_start=False) to rescale.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _check_output(self, body, Z, n_outputs):
         """One forward pass on two standardised rows: one value per output."""
@@ -172,15 +181,17 @@ class RegressorTask(RegressorMixin):
     def _warn_if_not_learnt(self, Z, *targets):
         """Warn when the fitted network explains almost nothing of its own training
         rows: R² under 0.1 against ``y`` and against the teacher's predictions
-        alike (each standardised, NaN: no label), on at most 2,000 rows."""
+        alike (each standardised, NaN: no label; columns without spread left
+        out), on at most 2,000 rows."""
         rows = np.arange(0, len(Z), max(1, len(Z) // 2_000))
         predicted = self._body_forward(Z[rows]).numpy()
         scores = []
         for values in targets:
             truth = values[rows]
             labelled = self._labelled(truth)
-            if labelled.sum() >= 2:
-                scores.append(r2_score(truth[labelled], predicted[labelled]))
+            spread = np.ptp(truth[labelled], axis=0) > 0 if labelled.sum() >= 2 else False
+            if np.any(spread):  # R² of a constant says nothing
+                scores.append(r2_score(truth[labelled][:, spread], predicted[labelled][:, spread]))
         if scores and max(scores) < 0.1:
             warnings.warn(
                 f"{type(self).__name__} explains little of its own training rows (R² "

@@ -12,7 +12,7 @@ from torch import nn
 
 from ._base import NeuralBase
 from ._keras import is_keras_model, keras_network
-from ._modules import Standardize, whole_network
+from ._modules import Standardize, TargetScaling, whole_network
 
 # Normalisation layers join the layer group of the weight layer before them.
 _NORM_LAYERS = (
@@ -59,6 +59,11 @@ def source_network(source, rows=None):
     if is_keras_model(source):  # before nn.Module: on the torch backend it is one
         return whole_network(*keras_network(source, rows)), None
     if isinstance(source, nn.Module):
+        # A regressor's module_ scales its values back to the source task's units
+        # last: that goes with the head it follows.
+        last = source[-1] if isinstance(source, nn.Sequential) and len(source) else None
+        if isinstance(last, TargetScaling):
+            source = source[:-1]
         return with_identity_scaling(source), None
     raise TypeError(
         "source must be None, a fitted sktkd estimator, a fitted skorch net, a "
@@ -115,6 +120,9 @@ def load_into(network, state, head):
     body alone, whose inputs are then left unscaled. Returns what was loaded,
     under the network's own key names.
     """
+    # A regressor's network ends by scaling its values back to the source task's
+    # units: that belongs to the head, which is never loaded.
+    state = {k: v for k, v in state.items() if not k.startswith("target_scaling.")}
     whole = {"standardize.mean", "standardize.scale"} <= state.keys()
     scaling = [state["standardize.mean"], state["standardize.scale"]] if whole else [0.0, 1.0]
     network.standardize = Standardize(*scaling)

@@ -7,6 +7,7 @@ asked a chunk of rows at a time and refitted on folds by the same code.
 
 import itertools
 import pickle
+import threading
 import warnings
 from numbers import Integral
 
@@ -18,14 +19,18 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.validation import check_array, has_fit_parameter
-from skorch import NeuralNet
+from skorch import NeuralNet, NeuralNetRegressor
 
 from ._modules import row_chunks
 
 # Rows of probabilities may sum to 1 within this tolerance (float32 models).
 _SUM_TOLERANCE = 1e-3
+
+# A teacher network is set to eval mode while asked, then given its modes back:
+# fits in threads sharing it take turns, or one would hand back the other's.
+_NETWORK_MODES_LOCK = threading.RLock()
 
 
 def _is_estimator(teacher):
@@ -73,6 +78,14 @@ def _teacher_input(teacher, X):
     array = np.asarray(X)
     numeric = np.issubdtype(array.dtype, np.number) or array.dtype == bool
     return array.astype(np.float32, copy=False) if numeric else X
+
+
+def _teacher_target(teacher, y):
+    """``y`` as ``teacher`` trains on it: a skorch regressor on float32 columns (its
+    loss would broadcast a 1-D ``y`` against its ``(n, 1)`` outputs)."""
+    if isinstance(_final_estimator(teacher), NeuralNetRegressor):
+        return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+    return y
 
 
 class _TeacherHasher(NumpyHasher):
@@ -148,7 +161,8 @@ def fit_teacher(teacher, X, y, sample_weight=None, memory=None):
             )
         fit_params["sample_weight"] = sample_weight
     memory = memory if is_refittable(teacher) else None
-    return _cached(memory, _fit_clone, teacher, _teacher_input(teacher, X), y, fit_params)
+    X, y = _teacher_input(teacher, X), _teacher_target(teacher, y)
+    return _cached(memory, _fit_clone, teacher, X, y, fit_params)
 
 
 def _describe(teacher):
@@ -216,30 +230,33 @@ def _network_output(network, X_array):
     # Inputs take the device and floating type of its weights (or buffers).
     tensors = itertools.chain(network.parameters(), network.buffers())
     weight = next((t for t in tensors if t.is_floating_point()), torch.empty(0))
-    modes = [m.training for m in network.modules()]
-    network.eval()
-    try:
-        with torch.no_grad():
-            out = network(torch.tensor(X_array, dtype=weight.dtype, device=weight.device))
-        out = out.get("logits", out) if isinstance(out, dict) else getattr(out, "logits", out)
-        if not isinstance(out, torch.Tensor):
-            raise ValueError(
-                f"The teacher network {_describe(network)} returned a {type(out).__name__}; "
-                "it must return a tensor (or a dict holding 'logits')."
+    with _NETWORK_MODES_LOCK:  # its modes are shared by the fits in threads
+        modes = [m.training for m in network.modules()]
+        network.eval()
+        try:
+            with torch.no_grad():
+                out = network(torch.tensor(X_array, dtype=weight.dtype, device=weight.device))
+            out = out.get("logits", out) if isinstance(out, dict) else getattr(out, "logits", out)
+            if not isinstance(out, torch.Tensor):
+                raise ValueError(
+                    f"The teacher network {_describe(network)} returned a {type(out).__name__}; "
+                    "it must return a tensor (or a dict holding 'logits')."
+                )
+            # Rows of probabilities sum to 1 up to the rounding of the output's type.
+            tolerance = (
+                max(1e-5, torch.finfo(out.dtype).eps * out.shape[-1])
+                if out.is_floating_point()
+                else 0
             )
-        # Rows of probabilities sum to 1 up to the rounding of the output's type.
-        tolerance = (
-            max(1e-5, torch.finfo(out.dtype).eps * out.shape[-1]) if out.is_floating_point() else 0
-        )
-        low_precision = out.dtype in (torch.float16, torch.bfloat16)  # numpy lacks bfloat16
-        return (out.float() if low_precision else out).cpu().numpy(), tolerance
-    except RuntimeError as exc:
-        raise ValueError(
-            f"The teacher network failed on input of shape {X_array.shape}: {exc}"
-        ) from exc
-    finally:
-        for m, mode in zip(network.modules(), modes, strict=True):
-            m.training = mode
+            low_precision = out.dtype in (torch.float16, torch.bfloat16)  # numpy lacks bfloat16
+            return (out.float() if low_precision else out).cpu().numpy(), tolerance
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The teacher network failed on input of shape {X_array.shape}: {exc}"
+            ) from exc
+        finally:
+            for m, mode in zip(network.modules(), modes, strict=True):
+                m.training = mode
 
 
 def _network_logits(network, X_array, row_numbers=None):
@@ -462,7 +479,7 @@ def _fold_outputs(teacher, X, y, cv, method, sample_weight, memory, n_jobs):
     params = None if sample_weight is None else {"sample_weight": sample_weight}
     # A generator of splits is used once, and cannot be part of a key.
     fold_memory = memory if isinstance(cv, Integral) or hasattr(cv, "split") else None
-    args = teacher, _teacher_input(teacher, X), y, cv, method, params
+    args = teacher, _teacher_input(teacher, X), _teacher_target(teacher, y), cv, method, params
     return _cached(fold_memory, _out_of_fold, *args, n_jobs=n_jobs)
 
 
@@ -533,29 +550,44 @@ def check_teacher_proba(teacher_proba, n_samples, classes, rows=None):
 # --- a regressor's teacher: its predictions -------------------------------------
 
 
-def _is_classifier(teacher):
-    """scikit-learn's ``is_classifier``, ``False`` for objects without its tags."""
+def _estimator_type(teacher):
+    """scikit-learn's ``estimator_type`` tag; ``None`` for objects without tags."""
     try:
-        return is_classifier(teacher)
-    except AttributeError:
-        return False
+        return get_tags(teacher).estimator_type
+    except (AttributeError, TypeError):
+        return None
+
+
+# What the predict of estimators that are not regressors gives.
+_NOT_VALUES = {
+    "classifier": "class labels",
+    "clusterer": "cluster labels",
+    "outlier_detector": "inlier or outlier flags",
+}
 
 
 def check_regression_teacher(teacher):
     """Raise unless ``teacher`` can give predictions of values: a ``TypeError`` for
-    an object without ``predict``, a ``ValueError`` for a classifier (its
-    ``predict`` gives class labels)."""
+    an object without ``predict``, a ``ValueError`` for a classifier, a
+    clusterer or an outlier detector (their ``predict`` gives labels)."""
     teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
     if not teachers:
         raise TypeError("teacher is an empty list; give at least one teacher.")
     for one in teachers:
         if isinstance(one, torch.nn.Module):
             continue
-        if _is_classifier(_final_estimator(one)) or _is_classifier(one):
+        kinds = {_estimator_type(one), _estimator_type(_final_estimator(one))}
+        kind = next((k for k in _NOT_VALUES if k in kinds), None)
+        if kind is not None:
             raise ValueError(
-                f"The teacher {_describe(one)} is a classifier: its predict gives class "
-                "labels, not values. DistilledRegressor needs a regressor; distil a "
-                "classifier with DistilledClassifier."
+                f"The teacher {_describe(one)} is a {kind.replace('_', ' ')}, not a "
+                f"regressor: its predict gives {_NOT_VALUES[kind]}, not values. "
+                "DistilledRegressor needs a regressor"
+                + (
+                    "; distil a classifier with DistilledClassifier."
+                    if kind == "classifier"
+                    else "."
+                )
             )
         if not hasattr(one, "predict"):
             raise TypeError(

@@ -62,6 +62,13 @@ def validation_rows(labelled, fraction, seed, classes=None, codes=None):
             f"early_stopping cannot hold out validation_fraction={fraction} of the "
             f"{len(labelled)} labelled rows with every class on both sides: {exc}"
         ) from exc
+    if classes is None and len(held_out) < 2:  # R² of one row is undefined
+        raise ValueError(
+            f"early_stopping holds out validation_fraction={fraction} of the "
+            f"{len(labelled)} labelled rows, {len(held_out)} row: the validation R² needs "
+            "at least 2. Use a larger validation_fraction, more labelled rows, or "
+            "early_stopping=False."
+        )
     valid = np.zeros(n_rows, dtype=bool)
     valid[held_out] = True
     return valid

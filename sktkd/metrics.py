@@ -20,17 +20,21 @@ from ._predict import _INPUT_DTYPES, untensor
 from ._teacher import teacher_logits, teacher_predictions
 
 
-def _student_and_teacher(estimator, X, teacher, kind):
+def _student_and_teacher(estimator, X, teacher, kind, metric):
     """The fitted student of type ``kind``, ``X`` as it takes it, its validated array,
-    and the teacher to compare with (``teacher``, else ``teacher_``)."""
+    and the teacher to compare with (``teacher``, else ``teacher_``); ``metric``
+    names the caller in messages."""
     if isinstance(estimator, Pipeline):
         X = estimator[:-1].transform(X)
         estimator = estimator[-1]
     if not isinstance(estimator, kind):
-        other = "teacher_fidelity" if kind is DistilledClassifier else "teacher_agreement"
+        hint = ""
+        if isinstance(estimator, (DistilledClassifier, DistilledRegressor)):
+            other = "teacher_agreement" if kind is DistilledRegressor else "teacher_fidelity"
+            hint = f"; for a {type(estimator).__name__}, use {other}"
         raise TypeError(
-            f"This metric needs a {kind.__name__} (or a Pipeline ending in one), got "
-            f"{type(estimator).__name__}; for the other task use {other}."
+            f"{metric} needs a {kind.__name__} (or a Pipeline ending in one), got "
+            f"{type(estimator).__name__}{hint}."
         )
     check_is_fitted(estimator)
     teacher = estimator.teacher_ if teacher is None else teacher
@@ -42,19 +46,19 @@ def _student_and_teacher(estimator, X, teacher, kind):
         )
         raise ValueError(
             f"This student {why}: it has no teacher to compare with. Pass a fitted one, "
-            "e.g. teacher_agreement(student, X, teacher=fitted_teacher)."
+            f"e.g. {metric}(student, X, teacher=fitted_teacher)."
         )
     X = untensor(X)
     return estimator, X, validate_data(estimator, X, dtype=_INPUT_DTYPES, reset=False), teacher
 
 
-def _student_and_teacher_logits(estimator, X, teacher=None):
+def _student_and_teacher_logits(estimator, X, teacher=None, metric="teacher_agreement"):
     """Student and teacher logits on ``X``, columns in the order of the student's classes.
 
     ``teacher``: a fitted teacher to compare with, instead of ``teacher_``.
     """
     estimator, X, X_array, teacher = _student_and_teacher(
-        estimator, X, teacher, DistilledClassifier
+        estimator, X, teacher, DistilledClassifier, metric
     )
     teacher = teacher_logits(teacher, X, X_array, estimator.classes_, estimator.teacher_weights)
     return estimator._logits(X), teacher.astype(np.float64), estimator.classes_
@@ -122,7 +126,9 @@ def teacher_kl_divergence(estimator, X, y=None, *, teacher=None):
     -------
     kl : float >= 0
     """
-    student, teacher, _ = _student_and_teacher_logits(estimator, X, teacher)
+    student, teacher, _ = _student_and_teacher_logits(
+        estimator, X, teacher, "teacher_kl_divergence"
+    )
     # rel_entr(0, q) = 0: classes the teacher rules out add nothing.
     kl = rel_entr(softmax(teacher, axis=1), softmax(student, axis=1)).sum(axis=1)
     return float(np.mean(kl))
@@ -167,6 +173,8 @@ def teacher_fidelity(estimator, X, y=None, *, teacher=None):
     >>> bool(teacher_fidelity(student, X) > 0.8)
     True
     """
-    student, X, X_array, teacher = _student_and_teacher(estimator, X, teacher, DistilledRegressor)
+    student, X, X_array, teacher = _student_and_teacher(
+        estimator, X, teacher, DistilledRegressor, "teacher_fidelity"
+    )
     expected = teacher_predictions(teacher, X, X_array, student.n_outputs_, student.teacher_weights)
     return float(r2_score(expected, student.predict(X).reshape(len(expected), -1)))

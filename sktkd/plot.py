@@ -92,7 +92,7 @@ def plot_agreement(estimator, X, *, normalize=None, ax=None):
         Rows are the teacher's decisions, columns the student's; the title
         gives the share of agreement.
     """
-    student, teacher, classes = _student_and_teacher_logits(estimator, X)
+    student, teacher, classes = _student_and_teacher_logits(estimator, X, metric="plot_agreement")
     decided = classes[teacher.argmax(axis=1)]
     ax = _axes(ax)
     ConfusionMatrixDisplay.from_predictions(
@@ -131,7 +131,7 @@ def plot_reliability(estimator, X, y, *, n_bins=10, ax=None):
     """
     if not isinstance(n_bins, Integral) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
-    student, teacher, classes = _student_and_teacher_logits(estimator, X)
+    student, teacher, classes = _student_and_teacher_logits(estimator, X, metric="plot_reliability")
     y = column_or_1d(y)
     check_consistent_length(student, y)
     ax = _axes(ax)

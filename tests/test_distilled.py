@@ -869,3 +869,11 @@ def test_a_teacher_holding_a_lock_goes_without_the_cache(data, tmp_path):
     teacher.lock = threading.Lock()
     with pytest.warns(UserWarning, match="without the cache"):
         DistilledClassifier(teacher, teacher_memory=str(tmp_path), **FAST).fit(X, y)
+
+
+def test_partial_fit_on_a_chunk_without_labels_learns_from_the_teacher(data):
+    X, y = data
+    teacher = FrozenEstimator(GaussianNB().fit(X, y))
+    model = student(teacher, unlabeled_label=-1).partial_fit(X[:100], y[:100], classes=[0, 1, 2])
+    model.partial_fit(X[100:], np.full(len(X) - 100, -1))  # every row unlabelled
+    assert model.n_iter_ == 2 and agreement(model, X) > 0.5  # two epochs: above chance

@@ -106,5 +106,5 @@ def test_plots_refuse_bad_arguments_before_drawing(student, data):
         plot_reliability(student, X, y[:-1])
     with pytest.raises(ValueError, match="n_bins must be a positive integer"):
         plot_reliability(student, X, y, n_bins=0)
-    with pytest.raises(TypeError, match="needs a DistilledClassifier or TransferClassifier"):
+    with pytest.raises(TypeError, match="needs an sktkd estimator"):
         plot_learning_curve(GaussianNB().fit(X, y))

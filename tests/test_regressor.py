@@ -405,3 +405,146 @@ def test_linear_regression_teacher_in_a_pipeline(reg):
     X, y = reg
     pipe = make_pipeline(StandardScaler(), distilled(LinearRegression()))
     assert pipe.fit(X, y).score(X, y) > 0.5
+
+
+# --- break-testing: each reproducer, and a sibling ----------------------------------
+
+
+def test_early_stopping_refuses_too_few_validation_rows(reg):
+    X, y = reg
+    with pytest.raises(ValueError, match="validation_fraction=0.1 of the 10 labelled rows"):
+        distilled(Ridge(), early_stopping=True).fit(X[:10], y[:10])
+    y_semi = y.copy()
+    y_semi[10:] = np.nan  # 10 labelled rows among 400: the same split, semi-supervised
+    with pytest.raises(ValueError, match="validation_fraction"):
+        distilled(Ridge(), early_stopping=True, unlabeled_label=np.nan).fit(X, y_semi)
+
+
+def test_a_regressors_network_is_a_source_like_the_regressor(reg):
+    X, y = reg
+    source = TransferRegressor(**FAST, random_state=0).fit(X, 1e6 * y + 5e8)
+    from_estimator = TransferRegressor(source, **FAST, random_state=0).fit(X[:100], y[:100])
+    from_module = TransferRegressor(source.module_, **FAST, random_state=0).fit(X[:100], y[:100])
+    assert from_module.score(X, y) > 0.5
+    assert abs(from_module.score(X, y) - from_estimator.score(X, y)) < 0.2
+
+
+@pytest.mark.parametrize("make", [TransferRegressor, TransferClassifier])
+def test_a_regressors_weights_file_is_a_source(reg, tmp_path, make):
+    X, y = reg
+    source = TransferRegressor(**FAST, random_state=0).fit(X, y)
+    path = tmp_path / "weights.pt"
+    torch.save(source.module_.state_dict(), path)  # as the transfer guide shows
+    target = y if make is TransferRegressor else y > np.median(y)
+    model = make(str(path), **FAST, random_state=0).fit(X[:100], target[:100])
+    assert model.score(X, target) > 0.5
+
+
+def test_a_constant_output_is_predicted_constant(reg):
+    X, y = reg
+    Y = np.column_stack([y, np.full(len(y), 1000.0)])
+    model = distilled(Ridge()).fit(X, Y)
+    np.testing.assert_allclose(model.predict(X)[:, 1], 1000.0, rtol=1e-9)
+    alone = TransferRegressor(**FAST, random_state=0).fit(X, np.full(len(y), 1e9))
+    np.testing.assert_allclose(alone.predict(X), 1e9, rtol=1e-12)
+
+
+def test_targets_with_a_tiny_spread_on_a_large_offset(reg):
+    X, y = reg
+    tiny = 1e6 + 1e-6 * (y - y.mean()) / y.std()  # a spread of 1e-6 at 1e6: 1e-12 relative
+    model = TransferRegressor(**{**FAST, "max_epochs": 40}, random_state=0).fit(X, tiny)
+    assert model.score(X, tiny) > 0.5
+
+
+def test_an_unfitted_skorch_regressor_teacher_gets_column_targets(reg):
+    from skorch import NeuralNetRegressor
+
+    X, y = reg
+    X, y = StandardScaler().fit_transform(X).astype(np.float32), (y - 1e5) / 1e3
+    teacher = NeuralNetRegressor(
+        torch.nn.Linear,
+        module__in_features=6,
+        module__out_features=1,
+        optimizer=torch.optim.Adam,
+        max_epochs=60,
+        lr=0.1,
+        train_split=None,
+        verbose=0,
+    )
+    with warnings.catch_warnings():  # torch's warning of a loss broadcast over (n,) and (n, 1)
+        warnings.filterwarnings("error", message=".*target size")
+        one = distilled(teacher, random_state=0).fit(X, y)
+        column = distilled(teacher, random_state=0).fit(X, y[:, None])
+    assert one.teacher_.score(X, y) > 0.5 and column.teacher_.score(X, y) > 0.5
+
+
+def test_rows_without_a_target_train_on_the_teacher_alone(reg):
+    X, y = reg
+    teacher = FrozenEstimator(Ridge().fit(X, y))
+    nothing = np.full(len(y), np.nan)
+    model = distilled(teacher, alpha=1.0, unlabeled_label=np.nan, max_epochs=30)
+    assert fidelity(model.fit(X, nothing), X, teacher) > 0.5
+    chunk = distilled(teacher, unlabeled_label=np.nan)
+    chunk.partial_fit(X[:100], y[:100]).partial_fit(X[100:200], nothing[100:200])
+    assert chunk.n_iter_ == 2
+    with pytest.raises(ValueError, match="no labelled row to fit the teacher"):
+        distilled(Ridge(), unlabeled_label=np.nan).fit(X, nothing)
+
+
+def test_threads_sharing_a_torch_teacher_leave_its_modes(reg):
+    from joblib import Parallel, delayed
+
+    X, y = reg
+    network = torch.nn.Sequential(
+        torch.nn.Linear(6, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1)
+    )
+    network.train()
+    fits = [distilled(network, random_state=seed) for seed in range(8)]
+    Parallel(n_jobs=4, backend="threading")(delayed(m.fit)(X, y) for m in fits)
+    assert all(m.training for m in network.modules())
+
+
+def test_messages_name_the_right_metric(reg):
+    from sktkd.metrics import teacher_fidelity
+
+    X, y = reg
+    with pytest.raises(TypeError, match="needs a DistilledRegressor") as info:
+        teacher_fidelity(TransferRegressor(**FAST).fit(X, y), X)
+    assert "teacher_agreement" not in str(info.value)
+    dropped = distilled(Ridge(), keep_teacher=False).fit(X, y)
+    with pytest.raises(ValueError, match=r"teacher_fidelity\(student, X, teacher="):
+        teacher_fidelity(dropped, X)
+
+
+def test_teachers_that_do_not_predict_values_are_refused(reg):
+    from sklearn.cluster import KMeans
+    from sklearn.ensemble import IsolationForest
+
+    X, y = reg
+    for teacher in (KMeans(2, n_init=1), IsolationForest(n_estimators=5)):
+        with pytest.raises(ValueError, match="not a regressor"):
+            distilled(teacher).fit(X, y)
+
+
+def test_teacher_far_from_y_warns_and_no_warning_without_spread(reg):
+    X, y = reg
+    wrong_units = FrozenEstimator(Ridge().fit(X, 1000 * y))
+    with pytest.warns(UserWarning, match="predicts y worse than its mean"):
+        distilled(wrong_units).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        distilled(DecisionTreeRegressor()).fit(X, np.full(len(y), 3.0))  # constant y
+
+
+def test_munge_needs_two_rows(reg):
+    X, y = reg
+    with pytest.raises(ValueError, match="at least 2 training rows"):
+        distilled(FrozenEstimator(Ridge().fit(X, y)), augment="munge").fit(X[:1], y[:1])
+
+
+def test_a_chunk_far_outside_the_first_ones_targets_warns(reg):
+    X, y = reg
+    model = distilled(FrozenEstimator(Ridge().fit(X, y)))
+    model.partial_fit(X[:100], y[:100])
+    with pytest.warns(UserWarning, match="target_scaling_"):
+        model.partial_fit(X[100:200], 1e6 * y[100:200])
