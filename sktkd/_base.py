@@ -489,7 +489,9 @@ class NeuralBase(Prediction, BaseEstimator):
         """
         callbacks = copy_callbacks(self.callbacks)
         if valid is not None:
-            scores = validation_scoring(self._VALID_SCORES, valid_weights, valid_teacher_targets)
+            scores = validation_scoring(
+                self._VALID_SCORES, self._VALID_METRIC, valid_weights, valid_teacher_targets
+            )
             callbacks = [*scores, *callbacks]
         if not incremental:
             callbacks.append(

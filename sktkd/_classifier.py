@@ -31,6 +31,7 @@ class ClassifierTask(ClassifierMixin):
 
     _OUTPUT_ARG = "n_classes"  # the module constructor's keyword for the output width
     _VALID_SCORES = ("valid_acc", "valid_agreement")  # score, and agreement with the teacher
+    _VALID_METRIC = "accuracy"
     _TASK_CONSTRAINTS: dict = {"class_weight": [None, dict, StrOptions({"balanced"})]}
 
     def _n_outputs(self):

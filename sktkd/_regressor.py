@@ -40,6 +40,7 @@ class RegressorTask(RegressorMixin):
 
     _OUTPUT_ARG = "n_outputs"  # the module constructor's keyword for the output width
     _VALID_SCORES = ("valid_r2", "valid_fidelity")  # score, and R² against the teacher
+    _VALID_METRIC = "r2"
     _TASK_CONSTRAINTS: dict = {}
 
     def _n_outputs(self):

@@ -65,8 +65,8 @@ def validation_rows(labelled, fraction, seed, classes=None, codes=None):
     if classes is None and len(held_out) < 2:  # R² of one row is undefined
         raise ValueError(
             f"early_stopping holds out validation_fraction={fraction} of the "
-            f"{len(labelled)} labelled rows, {len(held_out)} row: the validation R² needs "
-            "at least 2. Use a larger validation_fraction, more labelled rows, or "
+            f"{len(labelled)} labelled rows, which leaves {len(held_out)}: the validation "
+            "R² needs at least 2. Use a larger validation_fraction, more labelled rows, or "
             "early_stopping=False."
         )
     valid = np.zeros(n_rows, dtype=bool)
@@ -174,11 +174,10 @@ class _ValidationScore:
         return float(np.average(net.predict(X) == target, weights=self.weights))
 
 
-def validation_scoring(names, weights=None, teacher_targets=None):
+def validation_scoring(names, metric, weights=None, teacher_targets=None):
     """skorch callbacks recording the validation score ``names[0]`` (``valid_acc`` or
-    ``valid_r2``) and, with a teacher, the agreement with it ``names[1]``
-    (``valid_agreement`` or ``valid_fidelity``)."""
-    metric = "r2" if names[0] == "valid_r2" else "accuracy"
+    ``valid_r2``: ``metric``, ``"accuracy"`` or ``"r2"``) and, with a teacher, the
+    agreement with it ``names[1]`` (``valid_agreement`` or ``valid_fidelity``)."""
     score = _ValidationScore(weights, metric=metric)
     callbacks = [(names[0], EpochScoring(score, name=names[0], lower_is_better=False))]
     if teacher_targets is not None:

@@ -386,7 +386,9 @@ default=None
         The pretrained network:
 
         - ``None``: train from scratch (``strategy`` is then ignored).
-        - A fitted sktkd estimator: its network, input scaling and classes.
+        - A fitted sktkd estimator: its network, input scaling and classes
+          (a regressor's network, or its ``module_``, has no classes: a fresh
+          head).
         - A fitted skorch net: its ``module_``, and its ``classes_`` if any.
         - A ``torch.nn.Module`` holding pretrained weights.
         - A built Keras 3 model, ``Sequential`` or functional without
