@@ -4,7 +4,7 @@ Distil a forest regressor into a small network
 
 A random forest fits ``make_friedman1`` well, but it is large and slow to
 call, and its predictions are step functions of the inputs. A small network
-distilled from it with :class:`~sktkd.DistilledRegressor` predicts tens of
+distilled from it with :class:`~sktkd.DistilledRegressor` predicts over ten
 times faster and is smooth. Between the training rows the student must guess
 what the forest would say; synthetic MUNGE rows, labelled by the forest,
 show it. This example compares the student trained on ``y`` alone, the

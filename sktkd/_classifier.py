@@ -54,7 +54,9 @@ class ClassifierTask(ClassifierMixin):
         """The validation rows are a stratified share."""
         return {"classes": self.classes_, "codes": codes}
 
-    def _encode_targets(self, codes, soft, weight=None, valid=None, continues=True):
+    def _encode_targets(
+        self, codes, soft, weight=None, valid=None, continues=True, incremental=False
+    ):
         """Codes and teacher logits as the net trains on them: as they are."""
         return codes, soft
 

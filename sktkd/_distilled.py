@@ -58,7 +58,7 @@ class Distillation(NeuralBase):
     ``_TEACHER_KEY``, their name in the loss; and the methods
     ``_check_teacher``, ``_ask_teacher``, ``_out_of_fold``,
     ``_check_recorded``, ``_criterion``, ``_teacher_decisions`` and
-    ``_warn_if_teacher_repeats_labels``.
+    ``_warn_about_teacher``.
     """
 
     keep_teacher, teacher_memory, n_jobs = True, None, None  # pickled before they existed
@@ -109,9 +109,8 @@ class Distillation(NeuralBase):
             # the validation ones, which only score it. X is read through indices.
             train_rows, valid_rows = row_indices(weight, valid)
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
-            codes, soft = self._encode_targets(codes, soft, weight, valid, continues)
-            if recorded is None and not incremental:
-                self._warn_if_teacher_repeats_labels(soft, codes)
+            codes, soft = self._encode_targets(codes, soft, weight, valid, continues, incremental)
+            self._warn_about_teacher(soft, codes, recorded is not None, incremental)
             # Processes of data parallelism learn from the main one's soft labels
             # (a teacher fitted in each may differ).
             soft = same_in_all_processes(self.accelerator, soft)
@@ -285,7 +284,12 @@ class Distillation(NeuralBase):
         return logits if kept.all() else logits[kept]
 
     def _teacher_memory(self):
+        """The cache of ``teacher_memory`` as a ``joblib.Memory``; ``None`` without one,
+        so that the teacher is never hashed then (check_memory(None) caches nothing,
+        but would still hash every argument)."""
         memory = self.teacher_memory
+        if memory is None:
+            return None
         return check_memory(os.fspath(memory) if isinstance(memory, os.PathLike) else memory)
 
     def _munge(self, Xv, codes, soft, sample_weight, seed):
@@ -802,15 +806,18 @@ class DistilledClassifier(ClassifierTask, Distillation):
         """The teacher's classes (codes), for the agreement score."""
         return soft.argmax(axis=1)
 
-    def _warn_if_teacher_repeats_labels(self, soft, codes):
-        """Warn when the soft term can only repeat the labels.
+    def _warn_about_teacher(self, soft, codes, recorded=False, incremental=False):
+        """Warn when the soft term can only repeat the labels (of a fit, from a
+        teacher: recorded soft labels are what they are).
 
         That is when every row is labelled and the teacher's probabilities at
         ``temperature`` are nearly one-hot (on average less than 1% off the
         top class) and agree with ``y`` on 99% of the rows or more. The
         remedies named are those that can help this teacher.
         """
-        if self.alpha == 0 or self.augment is not None or (codes < 0).any():
+        if recorded or incremental or self.alpha == 0:
+            return
+        if self.augment is not None or (codes < 0).any():
             return  # the teacher also labels rows that y does not
         proba = softmax(soft.astype(np.float64) / self.temperature, axis=1)
         spread = np.mean(1 - proba.max(axis=1))
@@ -899,7 +906,8 @@ random_state, verbose, callbacks, **kwargs
         labelled rows, records their R² ``valid_r2`` and the R² against the
         teacher's predictions ``valid_fidelity`` each epoch, and follows
         ``valid_r2`` (``MLPRegressor``'s rule); ``callbacks`` see ``y`` as the
-        standardised targets (NaN: no label).
+        standardised targets (NaN: no label), so losses (``loss_curve_``,
+        ``valid_loss``) and error scores are in standardised units, R² in any.
 
     Attributes
     ----------
@@ -1133,12 +1141,13 @@ default=None
         """The teacher's standardised predictions, for the fidelity score."""
         return soft
 
-    def _warn_if_teacher_repeats_labels(self, soft, targets):
-        """Warn when the teacher's predictions on the labelled rows explain ``y``
-        worse than its mean (R² below 0: another task, other units?), or, when
-        every row is labelled and no row is synthetic, nearly repeat it (R²
-        above 0.99: the teacher term then adds almost nothing; remedies as for
-        :class:`DistilledClassifier`). Columns of ``y`` without spread, and
+    def _warn_about_teacher(self, soft, targets, recorded=False, incremental=False):
+        """Warn when the teacher's predictions (also ``recorded`` ones, also in
+        ``partial_fit``) on the labelled rows explain ``y`` worse than its mean
+        (R² below 0: another task, other units?), or, in a fit from a teacher
+        where every row is labelled and no row is synthetic, nearly repeat it
+        (R² above 0.99: the teacher term then adds almost nothing; remedies as
+        for :class:`DistilledClassifier`). Columns of ``y`` without spread, and
         fewer than 2 labelled rows, say nothing."""
         labelled = self._labelled(targets)
         if self.alpha == 0 or labelled.sum() < 2:
@@ -1157,7 +1166,9 @@ default=None
                 stacklevel=5,
             )
             return
-        if fidelity < 0.99 or self.augment is not None or not labelled.all():
+        if recorded or incremental or self.augment is not None or not labelled.all():
+            return
+        if fidelity < 0.99:
             return
         remedies = ["augment='munge' (synthetic rows the teacher labels)"]
         teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]

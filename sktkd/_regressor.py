@@ -120,7 +120,9 @@ class RegressorTask(RegressorMixin):
     def _student_weights(self, targets, sample_weight, incremental=False, unlabeled_label=None):
         return sample_weight  # no class_weight for values
 
-    def _encode_targets(self, targets, teacher=None, weight=None, valid=None, continues=True):
+    def _encode_targets(
+        self, targets, teacher=None, weight=None, valid=None, continues=True, incremental=False
+    ):
         """Targets and the teacher's predictions, standardised (float32), as the net
         trains on them.
 
@@ -131,21 +133,24 @@ class RegressorTask(RegressorMixin):
         predictions, so that both reach the network within a few units. A
         column constant up to rounding keeps a scale of that rounding (see
         :func:`~sktkd._modules.column_statistics`): the network's error is
-        multiplied by the scale, and a constant stays constant. A continued
-        fit keeps the scaling, and warns when the new targets lie far outside
-        it.
+        multiplied by the scale, and a constant stays constant; but the first
+        ``partial_fit`` call (``incremental``), whose scaling later chunks
+        keep, scales such a column by its magnitude, as the inputs are. A
+        continued fit keeps the scaling, and warns when the new targets lie
+        far outside it.
         """
         if not continues:
             training = ~valid
             rows = self._labelled(targets) & training
             w = None if weight is None else weight[rows]
+            constant = "magnitude" if incremental else "rounding"
             if rows.sum() >= 2 or teacher is None:
-                mean, scale = column_statistics(targets[rows], w, constant="rounding")
+                mean, scale = column_statistics(targets[rows], w, constant=constant)
             else:
                 mean = scale = -np.inf
             if teacher is not None:  # the teacher's spread, on all the training rows
                 w = None if weight is None else weight[training]
-                t_mean, t_scale = column_statistics(teacher[training], w, constant="rounding")
+                t_mean, t_scale = column_statistics(teacher[training], w, constant=constant)
                 mean = np.where(np.isfinite(mean), mean, t_mean)
                 scale = np.maximum(scale, t_scale)
             self.target_scaling_ = Standardize(mean, scale)
@@ -163,8 +168,9 @@ class RegressorTask(RegressorMixin):
             warnings.warn(
                 f"These targets lie up to {far:.3g} standard deviations from those of the "
                 "first fit, whose statistics (target_scaling_) partial_fit and warm_start "
-                "keep: the network cannot reach them. Are they in other units? Fit anew "
-                "(warm_start=False) to rescale.",
+                "keep: the network can hardly reach them. If they are in other units, fit "
+                "anew (warm_start=False); if the first call saw too narrow a range, start "
+                "partial_fit with a chunk that spans it.",
                 UserWarning,
                 stacklevel=5,
             )

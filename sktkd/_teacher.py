@@ -599,8 +599,9 @@ def check_regression_teacher(teacher):
 def check_predictions(output, teacher, n_rows, n_outputs, row_numbers=None):
     """A regressor teacher's predictions as a float64 array of shape
     ``(n_rows, n_outputs)``, finite; else a ``ValueError`` naming the teacher
-    (``None``: ``teacher_pred``) and the first bad row."""
-    source = "teacher_pred" if teacher is None else f"{_describe(teacher)}.predict"
+    (``None``: ``teacher_pred``), its method and the first bad row."""
+    method = "forward" if isinstance(teacher, torch.nn.Module) else "predict"
+    source = "teacher_pred" if teacher is None else f"{_describe(teacher)}.{method}"
     try:
         output = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -58,9 +58,10 @@ def validation_rows(labelled, fraction, seed, classes=None, codes=None):
             labelled, test_size=fraction, stratify=stratify, random_state=seed
         )
     except ValueError as exc:
+        sides = "" if classes is None else " with every class on both sides"
         raise ValueError(
             f"early_stopping cannot hold out validation_fraction={fraction} of the "
-            f"{len(labelled)} labelled rows with every class on both sides: {exc}"
+            f"{len(labelled)} labelled rows{sides}: {exc}"
         ) from exc
     if classes is None and len(held_out) < 2:  # R² of one row is undefined
         raise ValueError(
@@ -114,7 +115,9 @@ def check_callbacks(net, has_validation, routed, unlabelled_rows, incremental=Fa
     fails after the first epoch) or scores validation rows (skorch records
     nothing). With ``unlabelled_rows`` (labels ``-1``: rows without a label,
     or synthetic ones), training-row scores count them as errors: a warning
-    says so. ``incremental``: the messages speak of ``partial_fit``.
+    says so (a regressor's such rows have NaN targets, which scikit-learn's
+    scorers refuse: an error says so). ``incremental``: the messages speak of
+    ``partial_fit``.
     """
     names = {name for name, _ in net.callbacks_}
     for key in routed:
@@ -141,10 +144,17 @@ def check_callbacks(net, has_validation, routed, unlabelled_rows, incremental=Fa
             hint = "; for training-row scores use on_train=True" if scorer and not validates else ""
             raise ValueError(f"The callback {name!r} {what}; {where}{hint}.")
         if unlabelled_rows and scorer and callback.on_train and name != "train_loss":
+            if net.classes_ is None:  # a regressor's: scikit-learn's scorers refuse NaN
+                raise ValueError(
+                    f"The callback {name!r} scores the training rows, some of which have no "
+                    "target (NaN: rows marked by unlabeled_label, or synthetic rows of "
+                    "augment), which scikit-learn's scorers refuse. Score the validation "
+                    "rows instead (early_stopping=True and on_train=False)."
+                )
             warnings.warn(
                 f"The callback {name!r} scores the training rows, whose label is -1 "
-                "(a regressor's: NaN) where there is none (unlabeled_label) or the row "
-                "is synthetic (augment): scores against y count those rows as errors.",
+                "where there is none (unlabeled_label) or the row is synthetic "
+                "(augment): scores against y count those rows as errors.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -133,7 +133,7 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             seed = self._training_seed(seed, continues)
             train_rows, valid_rows = row_indices(weight, valid)  # X is read through them
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
-            codes = self._encode_targets(codes, None, weight, valid, continues)[0]
+            codes = self._encode_targets(codes, None, weight, valid, continues, incremental)[0]
             codes_tr, weight_tr = training_rows(valid, codes, weight)
 
             with self._fork_rng(device):

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._distilled import DistilledClassifier, DistilledRegressor
 from ._predict import _INPUT_DTYPES, untensor
-from ._teacher import teacher_logits, teacher_predictions
+from ._teacher import check_regression_teacher, teacher_logits, teacher_predictions
 
 
 def _student_and_teacher(estimator, X, teacher, kind, metric):
@@ -173,8 +173,11 @@ def teacher_fidelity(estimator, X, y=None, *, teacher=None):
     >>> bool(teacher_fidelity(student, X) > 0.8)
     True
     """
+    given = teacher
     student, X, X_array, teacher = _student_and_teacher(
         estimator, X, teacher, DistilledRegressor, "teacher_fidelity"
     )
+    if given is not None:  # as fit checks its teacher: a classifier's predict gives labels
+        check_regression_teacher(given)
     expected = teacher_predictions(teacher, X, X_array, student.n_outputs_, student.teacher_weights)
     return float(r2_score(expected, student.predict(X).reshape(len(expected), -1)))

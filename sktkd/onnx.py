@@ -15,7 +15,9 @@ standardisation, network, softmax, labels. skl2onnx's classifier options
 apply: ``zipmap`` (``False``: a probability matrix; the default ``True``: a
 list of dicts) and ``nocl`` (``True``: class indices as labels). A
 regressor's output is ``variable``, shape ``(n_samples, n_outputs_)``, of the
-input's type, as scikit-learn-onnx's regressors give it.
+input's type, as scikit-learn-onnx's regressors give it. The converters export
+predictions, so a transfer estimator must be the last step: as a transformer in
+the middle of a pipeline (its ``transform``) it does not convert correctly.
 """
 
 import numpy as np

@@ -548,3 +548,86 @@ def test_a_chunk_far_outside_the_first_ones_targets_warns(reg):
     model.partial_fit(X[:100], y[:100])
     with pytest.warns(UserWarning, match="target_scaling_"):
         model.partial_fit(X[100:200], 1e6 * y[100:200])
+
+
+# --- break-testing, round 2 -------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["regressor", "classifier"])
+def test_without_teacher_memory_the_teacher_is_never_hashed(reg, task):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sktkd import DistilledClassifier
+
+    X, y = reg
+    if task == "classifier":
+        y = (y > np.median(y)).astype(int)
+        scaled = make_pipeline(StandardScaler(), LogisticRegression())
+        search = GridSearchCV(scaled, {"logisticregression__C": [0.1, 1]}, cv=2)
+        make = DistilledClassifier
+    else:
+        make, search = DistilledRegressor, GridSearchCV(Ridge(), {"alpha": [0.1, 1]}, cv=2)
+    make(search, **FAST).fit(X, y)  # a fitted search's cv_results_ could not be hashed
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="teacher_memory cannot make a key")
+        teacher = make_pipeline(FunctionTransformer(lambda Z: Z), search.estimator)
+        make(teacher, **FAST).fit(X, y)
+
+
+def test_a_first_chunk_without_spread_does_not_ruin_partial_fit(reg):
+    X, y = reg
+    model = TransferRegressor(**FAST, random_state=0).partial_fit(X[:1], y[:1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for _ in range(10):
+            model.partial_fit(X, y)
+    assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("how", ["teacher_pred", "partial_fit"])
+def test_a_teacher_in_other_units_warns_also_when_recorded_or_incremental(reg, how):
+    X, y = reg
+    expert = Ridge().fit(X, 1000 * y)
+    model = distilled(FrozenEstimator(expert) if how == "partial_fit" else None)
+    with pytest.warns(UserWarning, match="predicts y worse than its mean"):
+        if how == "teacher_pred":
+            model.fit(X, y, teacher_pred=expert.predict(X))
+        else:
+            model.partial_fit(X, y)
+
+
+def test_training_row_scores_with_rows_without_targets_are_refused(reg):
+    X, y = reg
+    score = EpochScoring("r2", on_train=True, name="train_r2")
+    with pytest.raises(ValueError, match="training rows, some of which have no target"):
+        distilled(Ridge(), augment="munge", augment_factor=1, callbacks=[score]).fit(X, y)
+    y_semi = y.copy()
+    y_semi[::2] = np.nan
+    with pytest.raises(ValueError, match="training rows, some of which have no target"):
+        distilled(Ridge(), unlabeled_label=np.nan, callbacks=[score]).fit(X, y_semi)
+
+
+def test_teacher_fidelity_refuses_a_classifier_teacher(reg):
+    from sklearn.linear_model import LogisticRegression
+
+    from sktkd.metrics import teacher_fidelity
+
+    X, y = reg
+    model = distilled(Ridge()).fit(X, y)
+    classifier = LogisticRegression().fit(X, y > np.median(y))
+    with pytest.raises(ValueError, match="is a classifier"):
+        teacher_fidelity(model, X, teacher=classifier)
+
+
+def test_messages_speak_of_values_and_of_networks(reg):
+    X, y = reg
+    weight = np.ones(len(y))
+    weight[:] = 0
+    weight[:1] = 1
+    with pytest.raises(ValueError, match="validation_fraction") as info:
+        distilled(Ridge(), early_stopping=True).fit(X[:3], y[:3])
+    assert "class" not in str(info.value)
+    wrong = torch.nn.Linear(6, 3)  # three values per row for one output
+    with pytest.raises(ValueError, match=r"Linear.*forward returned an array of shape"):
+        distilled(wrong).fit(X, y)
