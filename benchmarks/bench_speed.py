@@ -23,6 +23,13 @@ Prediction: ``predict_proba`` on one row and on 10,000 rows, against
 ``MLPClassifier`` alone and after a ``StandardScaler`` (what a user with raw
 features runs; sktkd standardises inside).
 
+``--regression``: the same fit table for values (targets ``1e3 * y + 5e4``
+of a smooth function of the rows, recorded teacher predictions ``y + noise``,
+squared error): the plain loop (targets standardised inside the timed
+function, as sktkd does), ``DistilledRegressor`` with ``teacher_pred``,
+``TransferRegressor`` without a source, scikit-learn's ``MLPRegressor`` and
+stock skorch's ``NeuralNetRegressor``.
+
 ``--compile``: the plain loop with its module compiled by ``torch.compile``
 (inductor), epoch by epoch, against the same loop run eagerly: whether
 compiling would pay for itself.
@@ -37,6 +44,7 @@ picks.
     python benchmarks/bench_speed.py --scale [--repeats 3]
     python benchmarks/bench_speed.py --threads [--repeats 3]
     python benchmarks/bench_speed.py --compile
+    python benchmarks/bench_speed.py --regression [--repeats 5]
 """
 
 import argparse
@@ -53,14 +61,14 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch import NeuralNetClassifier
+from skorch import NeuralNetClassifier, NeuralNetRegressor
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from sktkd import DistilledClassifier, TransferClassifier
+from sktkd import DistilledClassifier, DistilledRegressor, TransferClassifier, TransferRegressor
 from sktkd._modules import MLP, Standardize
 
 LR = 1e-3
@@ -402,6 +410,106 @@ def compile_table(X, y, epochs=5, batch_size=64):
         print(f"| {name} | " + " | ".join(f"{t:.3f}" for t in times) + " |", flush=True)
 
 
+def make_values(X, seed=0):
+    """Targets of a smooth function of the rows, in large units, and a teacher's
+    recorded predictions of them (the targets plus noise)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(X.shape[1], 1)) / X.shape[1] ** 0.5
+    Z = standardised(X)
+    y = np.tanh(Z @ w).ravel() + 0.3 * np.sin(Z[:, 0]) + 0.1 * rng.normal(size=len(X))
+    y = 1e3 * y + 5e4
+    return y, y + 50 * rng.normal(size=len(X))
+
+
+def plain_regression_loop(X, y, teacher, batch_size, epochs):
+    """The reference for values: targets (and teacher predictions) standardised in
+    float64 once, squared error, alpha 0.5 with a teacher."""
+    torch.manual_seed(0)
+    net = MLP(X.shape[1], 1, (100,))
+    optimizer = torch.optim.Adam(net.parameters(), lr=LR, fused=True)
+    mean, scale = y.mean(), y.std()
+    X_t = torch.tensor(standardised(X))
+    y_t = torch.tensor((y - mean) / scale, dtype=torch.float32).reshape(-1, 1)
+    t_t = None
+    if teacher is not None:
+        t_t = torch.tensor((teacher - mean) / scale, dtype=torch.float32).reshape(-1, 1)
+    generator = torch.Generator().manual_seed(0)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(X_t), generator=generator)
+        for start in range(0, len(X_t), batch_size):
+            idx = order[start : start + batch_size]
+            s = net(X_t.index_select(0, idx))
+            loss = F.mse_loss(s, y_t.index_select(0, idx))
+            if t_t is not None:
+                loss = 0.5 * F.mse_loss(s, t_t.index_select(0, idx)) + 0.5 * loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return net
+
+
+def regression_table(X, args):
+    y, teacher = make_values(X)
+    E, common = args.epochs, {"max_epochs": args.epochs, "lr": LR, "random_state": 0}
+
+    def distilled(b):
+        return DistilledRegressor(batch_size=b, **common).fit(X, y, teacher_pred=teacher)
+
+    def student(b):
+        return TransferRegressor(batch_size=b, **common).fit(X, y)
+
+    def mlp(b):
+        model = MLPRegressor(
+            hidden_layer_sizes=(100,), batch_size=b, learning_rate_init=LR, max_iter=E
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # few epochs, on purpose
+            return model.set_params(random_state=0).fit(X, y)
+
+    def skorch_regressor(b):
+        torch.manual_seed(0)
+        net = NeuralNetRegressor(
+            MLP(X.shape[1], 1, (100,)),
+            optimizer=torch.optim.Adam,
+            lr=LR,
+            max_epochs=E,
+            batch_size=b,
+            iterator_train__shuffle=True,
+            train_split=None,
+            verbose=0,
+        )
+        return net.fit(standardised(X), y.astype(np.float32).reshape(-1, 1))
+
+    rows = {
+        "plain PyTorch loop, with teacher": (
+            lambda b: plain_regression_loop(X, y, teacher, b, E),
+            None,
+        ),
+        "sktkd DistilledRegressor": (distilled, "plain PyTorch loop, with teacher"),
+        "plain PyTorch loop": (lambda b: plain_regression_loop(X, y, None, b, E), None),
+        "sktkd student without a teacher": (student, "plain PyTorch loop"),
+        "MLPRegressor": (mlp, None),
+        "stock skorch NeuralNetRegressor": (skorch_regressor, "plain PyTorch loop"),
+    }
+    print(
+        f"Fit, regression: {E} epochs over {len(X):,} x {X.shape[1]} float32 rows, one hidden "
+        f"layer of 100, 1 thread, median of {args.repeats} interleaved runs\n"
+    )
+    print("| batch | contender | median fit (s) | vs plain loop | vs MLPRegressor |")
+    print("|---:|---|---:|---:|---:|")
+    for batch_size in args.batch_sizes:
+        contenders = {name: partial(fit, batch_size) for name, (fit, _) in rows.items()}
+        median = median_times(contenders, args.repeats)
+        for name, (_, ref) in rows.items():
+            vs_plain = f"{median[name] / median[ref]:.2f}x" if ref else "—"
+            vs_mlp = f"{median[name] / median['MLPRegressor']:.2f}x"
+            print(
+                f"| {batch_size} | {name} | {median[name]:.3f} | {vs_plain} | {vs_mlp} |",
+                flush=True,
+            )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -410,6 +518,7 @@ def main():
     parser.add_argument("--scale", action="store_true", help="fit time by rows and width")
     parser.add_argument("--threads", action="store_true", help="one thread against two")
     parser.add_argument("--compile", action="store_true", help="torch.compile against eager")
+    parser.add_argument("--regression", action="store_true", help="the fit table for values")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(2)
@@ -423,6 +532,9 @@ def main():
         X, y, proba = make_data()
         if args.compile:
             compile_table(X, y)
+            return
+        if args.regression:
+            regression_table(X, args)
             return
         fit_table(X, y, proba, args)
         prediction_table(X, y, proba, args.repeats)

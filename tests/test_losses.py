@@ -155,6 +155,10 @@ def test_regression_loss_is_the_stated_formula():
     fast = regression_distillation_loss(s, y, t, w, alpha=0.3, all_labelled=True)
     torch.testing.assert_close(fast, got)
     assert regression_distillation_loss(s, y, alpha=0.0) == mse(s, y).mean()
+    for alpha in (0.0, 0.3, 1.0):  # the fused path of unweighted, labelled batches
+        plain = regression_distillation_loss(s, y, t, alpha=alpha)
+        fused = regression_distillation_loss(s, y, t, alpha=alpha, all_labelled=True)
+        torch.testing.assert_close(fused, plain)
 
 
 def test_rows_without_a_target_get_the_teacher_term_only():
