@@ -1,4 +1,4 @@
-"""The skorch net both estimators train: sliced batches and a criterion over targets."""
+"""The skorch net every estimator trains: sliced batches and a criterion over targets."""
 
 import copyreg
 import math
