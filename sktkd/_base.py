@@ -17,6 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import _check_sample_weight
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from torch import nn
@@ -285,6 +286,19 @@ class NeuralBase(Prediction, BaseEstimator):
         super().__setstate__(from_plain(state))
 
     # --- fit helpers ----------------------------------------------------------
+
+    @staticmethod
+    def _checked_weights(sample_weight, X):
+        """``sample_weight`` checked as scikit-learn does (float64, non-negative, one per
+        row of ``X``), with at least one positive weight; ``None`` stays ``None``."""
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not sample_weight.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return sample_weight
 
     def _continues(self, incremental):
         """Whether this fit continues the fitted network (``partial_fit``, ``warm_start``)."""

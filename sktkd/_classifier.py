@@ -15,7 +15,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._accelerate import check_same_data
 from ._predict import _INPUT_DTYPES, untensor
@@ -113,12 +113,8 @@ class ClassifierTask(ClassifierMixin):
             )
         codes = np.full(len(y), -1, dtype=np.int64)
         codes[labelled] = np.searchsorted(self.classes_, y[labelled])
+        sample_weight = self._checked_weights(sample_weight, X)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not sample_weight.any():
-                raise ValueError("Sample weights must contain at least one non-zero number.")
             weighted = np.unique(y[labelled & (sample_weight > 0)])
             if len(weighted) < 2 and not incremental:
                 raise ValueError(

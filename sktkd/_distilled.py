@@ -18,7 +18,6 @@ from scipy.sparse import issparse
 from scipy.special import softmax
 from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
-from sklearn.metrics import r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -35,7 +34,7 @@ from ._classifier import ClassifierTask
 from ._losses import DistillationLoss, RegressionDistillationLoss
 from ._munge import munge
 from ._predict import untensor
-from ._regressor import RegressorTask
+from ._regressor import RegressorTask, labelled_r2
 from ._teacher import (
     check_regression_teacher,
     check_teacher,
@@ -45,6 +44,7 @@ from ._teacher import (
     is_refittable,
     out_of_fold_logits,
     out_of_fold_predictions,
+    teacher_list,
     teacher_logits,
     teacher_predictions,
 )
@@ -196,7 +196,7 @@ class Distillation(NeuralBase):
                 "teacher_cv refits the teacher on folds of all the rows; partial_fit sees "
                 "one chunk at a time. Use teacher_cv=None with partial_fit."
             )
-        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        teachers = teacher_list(self.teacher)
         refittable = any(map(is_refittable, teachers))
         if incremental and not reuse_teacher and recorded is None and refittable:
             fitted = hasattr(self, "net_") and not self.keep_teacher
@@ -260,7 +260,7 @@ class Distillation(NeuralBase):
         memory = self._teacher_memory()
         if not reuse_teacher:  # a teacher fitted here gets its rows as an array of their own
             rows = np.flatnonzero(labelled)
-            teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+            teachers = teacher_list(self.teacher)
             if not len(rows) and any(map(is_refittable, teachers)):
                 raise ValueError(
                     f"There is no labelled row to fit the teacher on: unlabeled_label="
@@ -824,7 +824,7 @@ class DistilledClassifier(ClassifierTask, Distillation):
         if spread >= 0.01 or np.mean(proba.argmax(axis=1) == codes) < 0.99:
             return
         remedies = ["augment='munge' (synthetic rows the teacher labels)"]
-        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        teachers = teacher_list(self.teacher)
         if self.teacher_cv is None and all(map(is_refittable, teachers)):
             remedies.insert(0, "teacher_cv=5 (out-of-fold soft labels)")
         elif self.teacher_cv is None and all(
@@ -1149,14 +1149,9 @@ default=None
         (R² above 0.99: the teacher term then adds almost nothing; remedies as
         for :class:`DistilledClassifier`). Columns of ``y`` without spread, and
         fewer than 2 labelled rows, say nothing."""
-        labelled = self._labelled(targets)
-        if self.alpha == 0 or labelled.sum() < 2:
+        fidelity = None if self.alpha == 0 else labelled_r2(targets, soft)
+        if fidelity is None:
             return
-        truth, predicted = targets[labelled], soft[labelled]
-        spread = np.ptp(truth, axis=0) > 0
-        if not spread.any():
-            return
-        fidelity = r2_score(truth[:, spread], predicted[:, spread])
         if fidelity < 0:
             warnings.warn(
                 f"The teacher predicts y worse than its mean on the labelled training rows "
@@ -1166,12 +1161,12 @@ default=None
                 stacklevel=5,
             )
             return
-        if recorded or incremental or self.augment is not None or not labelled.all():
+        if recorded or incremental or self.augment is not None or not self._labelled(targets).all():
             return
         if fidelity < 0.99:
             return
         remedies = ["augment='munge' (synthetic rows the teacher labels)"]
-        teachers = self.teacher if isinstance(self.teacher, (list, tuple)) else [self.teacher]
+        teachers = teacher_list(self.teacher)
         if self.teacher_cv is None and all(map(is_refittable, teachers)):
             remedies.insert(0, "teacher_cv=5 (out-of-fold predictions)")
         warnings.warn(

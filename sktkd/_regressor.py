@@ -16,7 +16,6 @@ from sklearn.base import RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -26,6 +25,18 @@ from sklearn.utils.validation import (
 from ._accelerate import check_same_data
 from ._modules import Standardize, TargetScaling, column_statistics
 from ._predict import _INPUT_DTYPES, untensor
+
+
+def labelled_r2(truth, predicted):
+    """R² of ``predicted`` against ``truth`` on its labelled rows (not NaN), over the
+    columns of ``truth`` with a spread there; ``None`` with fewer than 2 such rows,
+    or no such column: the R² of a constant says nothing."""
+    labelled = ~np.isnan(truth).any(axis=1)
+    if labelled.sum() < 2:
+        return None
+    truth, predicted = truth[labelled], predicted[labelled]
+    spread = np.ptp(truth, axis=0) > 0
+    return r2_score(truth[:, spread], predicted[:, spread]) if spread.any() else None
 
 
 class RegressorTask(RegressorMixin):
@@ -108,12 +119,7 @@ class RegressorTask(RegressorMixin):
                 f"{self.n_outputs_}; fit with warm_start=False to build a new network."
             )
         self.n_outputs_ = targets.shape[1]
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not sample_weight.any():
-                raise ValueError("Sample weights must contain at least one non-zero number.")
+        sample_weight = self._checked_weights(sample_weight, X)
         check_same_data(self.accelerator, X, np.nan_to_num(targets))
         return X, y, targets, sample_weight
 
@@ -144,16 +150,14 @@ class RegressorTask(RegressorMixin):
             rows = self._labelled(targets) & training
             w = None if weight is None else weight[rows]
             constant = "magnitude" if incremental else "rounding"
+            statistics = []  # (mean, scale) of the labelled targets, then of the teacher
             if rows.sum() >= 2 or teacher is None:
-                mean, scale = column_statistics(targets[rows], w, constant=constant)
-            else:
-                mean = scale = -np.inf
+                statistics.append(column_statistics(targets[rows], w, constant=constant))
             if teacher is not None:  # the teacher's spread, on all the training rows
                 w = None if weight is None else weight[training]
-                t_mean, t_scale = column_statistics(teacher[training], w, constant=constant)
-                mean = np.where(np.isfinite(mean), mean, t_mean)
-                scale = np.maximum(scale, t_scale)
-            self.target_scaling_ = Standardize(mean, scale)
+                statistics.append(column_statistics(teacher[training], w, constant=constant))
+            scale = np.max([scale for _, scale in statistics], axis=0)
+            self.target_scaling_ = Standardize(statistics[0][0], scale)
         elif self._labelled(targets).any():
             self._warn_if_far(targets[self._labelled(targets)])
         scaling = self.target_scaling_
@@ -192,13 +196,8 @@ class RegressorTask(RegressorMixin):
         out), on at most 2,000 rows."""
         rows = np.arange(0, len(Z), max(1, len(Z) // 2_000))
         predicted = self._body_forward(Z[rows]).numpy()
-        scores = []
-        for values in targets:
-            truth = values[rows]
-            labelled = self._labelled(truth)
-            spread = np.ptp(truth[labelled], axis=0) > 0 if labelled.sum() >= 2 else False
-            if np.any(spread):  # R² of a constant says nothing
-                scores.append(r2_score(truth[labelled][:, spread], predicted[labelled][:, spread]))
+        scores = [labelled_r2(values[rows], predicted) for values in targets]
+        scores = [score for score in scores if score is not None]
         if scores and max(scores) < 0.1:
             warnings.warn(
                 f"{type(self).__name__} explains little of its own training rows (R² "

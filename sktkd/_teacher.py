@@ -42,12 +42,22 @@ def is_refittable(teacher):
     return _is_estimator(teacher) and not isinstance(teacher, FrozenEstimator)
 
 
-def check_teacher(teacher):
-    """Raise a ``TypeError`` unless ``teacher`` can give soft labels."""
-    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+def teacher_list(teacher):
+    """The teachers of ``teacher``: the list or tuple given, or ``[teacher]``."""
+    return list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
+
+
+def _given_teachers(teacher):
+    """``teacher_list(teacher)``; a ``TypeError`` for an empty list."""
+    teachers = teacher_list(teacher)
     if not teachers:
         raise TypeError("teacher is an empty list; give at least one teacher.")
-    for one in teachers:
+    return teachers
+
+
+def check_teacher(teacher):
+    """Raise a ``TypeError`` unless ``teacher`` can give soft labels."""
+    for one in _given_teachers(teacher):
         if isinstance(one, torch.nn.Module):
             continue
         if not (hasattr(one, "predict_proba") or hasattr(one, "decision_function")):
@@ -426,7 +436,7 @@ def teacher_logits(teacher, X, X_array, classes, weights=None, memory=None, rows
     ``memory`` (a ``joblib.Memory``) caches the logits, keyed by the teachers
     and the rows. Messages number rows as in ``X``.
     """
-    teachers = teacher if isinstance(teacher, list) else [teacher]
+    teachers = teacher_list(teacher)
     for one in teachers:  # said on every fit, also when the logits come from the cache
         known = getattr(_skorch_net(one) or one, "classes_", None)
         if known is not None and not isinstance(one, torch.nn.Module):
@@ -503,7 +513,7 @@ def out_of_fold_logits(
     student's) by label: a class without rows here (all of weight 0) gets
     probability 0, a logit of ``-inf``.
     """
-    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    teachers = teacher_list(teacher)
     present = np.unique(y)
     n_classes = len(present)
     log_probas = []
@@ -570,10 +580,7 @@ def check_regression_teacher(teacher):
     """Raise unless ``teacher`` can give predictions of values: a ``TypeError`` for
     an object without ``predict``, a ``ValueError`` for a classifier, a
     clusterer or an outlier detector (their ``predict`` gives labels)."""
-    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
-    if not teachers:
-        raise TypeError("teacher is an empty list; give at least one teacher.")
-    for one in teachers:
+    for one in _given_teachers(teacher):
         if isinstance(one, torch.nn.Module):
             continue
         kinds = {_estimator_type(one), _estimator_type(_final_estimator(one))}
@@ -641,7 +648,7 @@ def teacher_predictions(teacher, X, X_array, n_outputs, weights=None, memory=Non
     """Teacher predictions (float64, ``(n_rows, n_outputs)``) for the rows ``rows``
     of ``X`` (all: ``None``), asked as :func:`teacher_logits` asks; several
     teachers are averaged with ``weights``."""
-    teachers = teacher if isinstance(teacher, list) else [teacher]
+    teachers = teacher_list(teacher)
     return _cached(memory, _teacher_predictions, teachers, X, X_array, n_outputs, weights, rows)
 
 
@@ -658,7 +665,7 @@ def out_of_fold_predictions(
 ):
     """Predictions of each row from clones of the teachers that never saw it
     (``cross_val_predict``, as :func:`out_of_fold_logits`), averaged with ``weights``."""
-    teachers = teacher if isinstance(teacher, (list, tuple)) else [teacher]
+    teachers = teacher_list(teacher)
     n_outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
     outputs = [
         check_predictions(
