@@ -154,8 +154,9 @@ def check_accelerator(accelerator, batch_size):
 
 def check_same_data(accelerator, X, targets):
     """Every process of data parallelism must be given the same rows (each takes
-    its share of every batch itself): compare cheap fingerprints of ``X`` and
-    ``targets`` (class codes, or a regressor's finite targets), in all processes."""
+    its share of every batch itself): compare cheap fingerprints of ``X`` (the
+    student's numbers) and ``targets`` (class codes, or a regressor's targets, NaN
+    for none), in all processes."""
     if accelerator is None or accelerator.num_processes == 1:
         return
     from accelerate.utils import gather_object
@@ -165,7 +166,7 @@ def check_same_data(accelerator, X, targets):
     sample = np.asarray(X[::step], dtype=np.float64)
     rows = sample.reshape(len(sample), -1).sum(axis=1)
     positions = np.arange(len(targets)) % 1009 + 1
-    per_row = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1).sum(axis=1)
+    per_row = np.nansum(np.asarray(targets, dtype=np.float64).reshape(len(targets), -1), axis=1)
     mine = (
         len(X),
         float(np.nansum(rows * np.arange(1, len(rows) + 1))),

@@ -15,9 +15,9 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from torch import nn
@@ -36,7 +36,8 @@ from ._keras import is_keras_model, keras_body
 from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
 from ._persist import check_attributes, from_plain, to_plain
-from ._predict import _PREDICT_BATCH_SIZE, Prediction
+from ._predict import _PREDICT_BATCH_SIZE, Prediction, untensor
+from ._preprocess import INPUT_DTYPES, raw_rows, resolve_preprocessor, student_rows
 from ._threads import torch_threads
 from ._training import (
     check_callbacks,
@@ -160,7 +161,9 @@ class NeuralBase(Prediction, BaseEstimator):
     network's outputs are.
     """
 
-    n_threads = accelerator = None  # estimators pickled before these parameters existed
+    # Estimators pickled before these parameters existed.
+    n_threads = accelerator = None
+    preprocessor = "auto"
 
     _parameter_constraints: dict = {
         "module": [None, callable],
@@ -180,7 +183,14 @@ class NeuralBase(Prediction, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
+        "preprocessor": [None, StrOptions({"auto"}), HasMethods(["fit", "transform"])],
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # A preprocessor ("auto" imputes) takes NaN; the network alone does not.
+        tags.input_tags.allow_nan = self.preprocessor is not None
+        return tags
 
     # --- skorch-style routed parameters -------------------------------------
     # The **kwargs of __init__ are stored as attributes and reported by
@@ -286,6 +296,49 @@ class NeuralBase(Prediction, BaseEstimator):
         super().__setstate__(from_plain(state))
 
     # --- fit helpers ----------------------------------------------------------
+
+    def _validate_input(self, X, reset):
+        """``X`` checked by ``validate_data`` (sets or checks ``n_features_in_`` and
+        ``feature_names_in_``, those of ``X`` as given).
+
+        A first fit (``reset``) chooses ``preprocessor_`` (unfitted; see
+        :func:`sktkd._preprocess.auto_preprocessor`). Without one, ``X`` is
+        returned as float32 when given so, float64 otherwise, as today's
+        network takes it; with one, as the rows the preprocessor takes (a
+        frame as it is), which :meth:`_student_input` turns into numbers.
+        """
+        X = untensor(X)
+        rows = None
+        if reset:
+            self.preprocessor_ = None
+            if self.preprocessor is not None:
+                plain = isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf"
+                rows = X if plain else raw_rows(X)
+                self.preprocessor_ = self._new_preprocessor(rows)
+        if getattr(self, "preprocessor_", None) is None:
+            return validate_data(self, X, dtype=INPUT_DTYPES, reset=reset)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return raw_rows(X) if rows is None else rows
+
+    def _new_preprocessor(self, X):
+        """The unfitted ``preprocessor_`` for the rows ``X``, or ``None``."""
+        return resolve_preprocessor(self.preprocessor, X)
+
+    def _student_input(self, X, y, rows, continues):
+        """The student's numbers for ``X`` (checked by :meth:`_validate_input`).
+
+        A first fit fits ``preprocessor_`` on the training rows ``X[rows]``, ``y[rows]``
+        (all for ``None``), not on the validation rows, as a ``Pipeline`` fits its
+        steps; a continued fit keeps it.
+        """
+        preprocessor, X_all = getattr(self, "preprocessor_", None), X
+        if preprocessor is None:
+            return X
+        if not continues:
+            if rows is not None:
+                X, y = _safe_indexing(X, rows), y[rows]
+            preprocessor.fit(X, y)
+        return student_rows(preprocessor, X_all)
 
     @staticmethod
     def _checked_weights(sample_weight, X):

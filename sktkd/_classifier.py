@@ -15,10 +15,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_y, check_consistent_length
 
-from ._accelerate import check_same_data
-from ._predict import _INPUT_DTYPES, untensor
+from ._predict import untensor
 from ._training import class_weights
 
 
@@ -73,9 +72,9 @@ class ClassifierTask(ClassifierMixin):
         as scikit-learn's incremental classifiers do; a warm start keeps them.
         """
         continues = self._continues(incremental)
-        X, y = validate_data(
-            self, untensor(X), untensor(y), dtype=_INPUT_DTYPES, reset=not continues
-        )
+        X = self._validate_input(X, reset=not continues)
+        y = _check_y(untensor(y), estimator=self)
+        check_consistent_length(X, y)
         labelled = np.ones(len(y), dtype=bool)
         if unlabeled_label is not None:
             labelled = ~(np.asarray(y, dtype=object) == unlabeled_label)
@@ -121,7 +120,6 @@ class ClassifierTask(ClassifierMixin):
                     f"Only the classes {weighted.tolist()} have rows with a positive "
                     "sample_weight; a classifier needs at least 2 classes."
                 )
-        check_same_data(self.accelerator, X, codes)
         return X, y, codes, sample_weight
 
     def _student_weights(self, codes, sample_weight, incremental=False, unlabeled_label=None):

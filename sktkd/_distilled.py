@@ -22,7 +22,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
 
-from ._accelerate import same_in_all_processes
+from ._accelerate import check_same_data, same_in_all_processes
 from ._base import (
     NeuralBase,
     drop_zero_weights,
@@ -32,8 +32,9 @@ from ._base import (
 )
 from ._classifier import ClassifierTask
 from ._losses import DistillationLoss, RegressionDistillationLoss
-from ._munge import munge
+from ._munge import munge, munge_table
 from ._predict import untensor
+from ._preprocess import student_rows
 from ._regressor import RegressorTask, labelled_r2
 from ._teacher import (
     check_regression_teacher,
@@ -102,12 +103,15 @@ class Distillation(NeuralBase):
             seed = self._seed()
             valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
-            soft = self._soft_labels(
-                X, y, Xv, codes, sample_weight, recorded, kept, valid, reuse_teacher
-            )
             # Rows of weight 0 are absent; the student trains on the rows outside
             # the validation ones, which only score it. X is read through indices.
             train_rows, valid_rows = row_indices(weight, valid)
+            # The teacher takes X as given (Xv: checked); the student, numbers (Xs).
+            Xs = self._student_input(Xv, y, train_rows, continues)
+            check_same_data(self.accelerator, Xs, codes)
+            soft = self._soft_labels(
+                X, y, Xv, codes, sample_weight, recorded, kept, valid, reuse_teacher
+            )
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
             codes, soft = self._encode_targets(codes, soft, weight, valid, continues, incremental)
             self._warn_about_teacher(soft, codes, recorded is not None, incremental)
@@ -118,9 +122,8 @@ class Distillation(NeuralBase):
             n_rows, X_aug, weight_aug = len(codes_tr), None, weight_tr
             n_unlabelled = int(np.sum(~self._labelled(codes_tr)))
             if self.augment == "munge":
-                X_tr = Xv if train_rows is None else Xv[train_rows]
                 X_aug, codes_tr, soft_tr, weight_aug = self._munge(
-                    X_tr, codes_tr, soft_tr, weight_tr, seed
+                    Xv, Xs, train_rows, codes_tr, soft_tr, weight_tr, seed
                 )
                 soft_tr = same_in_all_processes(self.accelerator, soft_tr)
 
@@ -129,10 +132,10 @@ class Distillation(NeuralBase):
                 if continues:
                     standardize = self.standardize_
                     body = copy.deepcopy(self.net_.module_)
-                    Z = standardize.transform(Xv, train_rows)
+                    Z = standardize.transform(Xs, train_rows)
                 else:
                     # Input statistics of the training rows, not of the synthetic ones.
-                    network, Z = self._build_network(Xv, self._n_outputs(), weight_tr, train_rows)
+                    network, Z = self._build_network(Xs, self._n_outputs(), weight_tr, train_rows)
                     standardize, body = network.standardize, network.body
                 Z_aug = Z if X_aug is None else standardize.transform(X_aug)
                 # With alpha=0 the soft labels have no weight: don't carry them per batch.
@@ -145,7 +148,7 @@ class Distillation(NeuralBase):
                 )
                 valid_set, valid_weights = self._validation_set(
                     standardize,
-                    Xv,
+                    Xs,
                     valid_rows,
                     codes,
                     weight,
@@ -292,32 +295,40 @@ class Distillation(NeuralBase):
             return None
         return check_memory(os.fspath(memory) if isinstance(memory, os.PathLike) else memory)
 
-    def _munge(self, Xv, codes, soft, sample_weight, seed):
-        """The training rows followed by MUNGE rows, labelled by the teacher only.
+    def _munge(self, X, Xs, rows, codes, soft, sample_weight, seed):
+        """The student's training rows followed by MUNGE rows, labelled by the teacher only.
 
-        ``soft`` are the teacher's outputs as the net trains on them; the new
-        rows' are encoded alike (``_encode_targets``).
+        ``X`` are the rows as the teacher takes them, ``Xs`` as the student
+        does, ``rows`` the training rows among them (all for ``None``). ``soft``
+        are the teacher's outputs as the net trains on them; the new rows' are
+        encoded alike (``_encode_targets``).
         """
-        if len(Xv) < 2:
+        X, Xs = (X, Xs) if rows is None else (_safe_indexing(X, rows), Xs[rows])
+        if len(Xs) < 2:
             raise ValueError(
                 "augment='munge' moves each training row toward its nearest neighbour: it "
-                f"needs at least 2 training rows, got {len(Xv)}."
+                f"needs at least 2 training rows, got {len(Xs)}."
             )
         rng = np.random.default_rng(seed)
-        X_new = munge(Xv, self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng)
-        rows = X_new
-        if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
-            import pandas as pd
+        params = self.augment_factor, self.munge_swap_prob, self.munge_sd_divisor, rng
+        preprocessor = getattr(self, "preprocessor_", None)  # absent from older pickles
+        if preprocessor is None:  # the student's numbers are the teacher's
+            X_new = numbers = Xs_new = munge(Xs, *params)
+            if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
+                import pandas as pd
 
-            rows = pd.DataFrame(X_new, columns=self.feature_names_in_)
-        soft_new = self._ask_teacher(rows, X_new, self._teacher_memory())
+                X_new = pd.DataFrame(Xs_new, columns=self.feature_names_in_)
+        else:  # rows as the teacher takes them: categories stay categories
+            X_new = numbers = munge_table(X, Xs, *params)
+            Xs_new = student_rows(preprocessor, X_new)
+        soft_new = self._ask_teacher(X_new, numbers, self._teacher_memory())
         codes_new, soft_new = self._encode_targets(self._no_targets(len(X_new)), soft_new)
         if sample_weight is not None:
             sample_weight = np.concatenate(
                 [sample_weight, np.tile(sample_weight, self.augment_factor)]
             )
         return (
-            np.concatenate([Xv, X_new]),
+            np.concatenate([Xs, Xs_new]),
             np.concatenate([codes, codes_new]),
             np.concatenate([soft, soft_new]),
             sample_weight,
@@ -430,6 +441,25 @@ class DistilledClassifier(ClassifierTask, Distillation):
     munge_sd_divisor : float, default=1.0
         Local-variance divisor ``s`` of MUNGE: larger values keep synthetic
         features closer to the neighbour's.
+    preprocessor : "auto", transformer or None, default="auto"
+        Turns ``X`` into the student's numbers; the teacher always gets ``X``
+        as given (a frame with categories and NaN, for a boosted teacher that
+        takes them natively). It is cloned and fitted on the student's
+        training rows in ``fit`` (not on the validation rows of
+        ``early_stopping``), applied in ``predict*``, pickled and exported with
+        the network (:func:`sktkd.to_onnx`); ``preprocessor__<name>`` sets
+        its parameters. ``"auto"`` chooses at fit: rows of finite numbers go
+        to the network as they are (it standardises them itself; then a NaN
+        at prediction is a ``ValueError``, as in ``MLPClassifier``);
+        otherwise a ``ColumnTransformer``: numeric and boolean columns
+        through ``SimpleImputer`` (the mean) and ``MissingIndicator`` (a 0/1
+        column per column that had missing values), other columns
+        (categories, strings) through ``OneHotEncoder(handle_unknown=
+        "ignore")`` (a missing value is a category of its own, an unknown
+        category at prediction is all zeros). ``None``: ``X`` must be
+        numbers. A transformer of your own must give a dense float array.
+        ``n_features_in_`` and ``feature_names_in_`` are ``X``'s; the fitted
+        transformer is ``preprocessor_``.
     module : torch.nn.Module class or instance, Keras model, default=None
         The student network; it must return logits (a final softmax is
         refused) and computes in float32. A class is built as
@@ -540,6 +570,8 @@ class DistilledClassifier(ClassifierTask, Distillation):
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
+    preprocessor_ : transformer or None
+        The fitted ``preprocessor`` (``None``: the network takes ``X`` as it is).
     teacher_ : estimator, list, torch.nn.Module or None
         The fitted teacher(s); ``None`` when ``teacher_proba`` was given or
         with ``keep_teacher=False``.
@@ -641,6 +673,7 @@ class DistilledClassifier(ClassifierTask, Distillation):
         augment_factor=5,
         munge_swap_prob=0.5,
         munge_sd_divisor=1.0,
+        preprocessor="auto",
         module=None,
         hidden_layer_sizes=(100,),
         max_epochs=100,
@@ -675,6 +708,7 @@ class DistilledClassifier(ClassifierTask, Distillation):
         self.augment_factor = augment_factor
         self.munge_swap_prob = munge_swap_prob
         self.munge_sd_divisor = munge_sd_divisor
+        self.preprocessor = preprocessor
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs
@@ -896,9 +930,9 @@ augment_factor, munge_swap_prob, munge_sd_divisor
         :class:`DistilledClassifier`. Off by default: a NaN in ``y`` is then a
         ``ValueError``, as in scikit-learn. A row is labelled in all its
         outputs or in none.
-    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, early_stopping, \
-validation_fraction, n_iter_no_change, tol, warm_start, device, accelerator, n_threads, \
-random_state, verbose, callbacks, **kwargs
+    preprocessor, module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, \
+early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, device, accelerator, \
+n_threads, random_state, verbose, callbacks, **kwargs
         As in :class:`DistilledClassifier`, for values: a ``module`` class is
         built as ``module(n_features_in=..., n_outputs=..., **module__params)``
         and returns one value per output (standardised, see Notes);
@@ -990,6 +1024,7 @@ loss_curve_, best_loss_
         augment_factor=5,
         munge_swap_prob=0.5,
         munge_sd_divisor=1.0,
+        preprocessor="auto",
         module=None,
         hidden_layer_sizes=(100,),
         max_epochs=100,
@@ -1021,6 +1056,7 @@ loss_curve_, best_loss_
         self.augment_factor = augment_factor
         self.munge_swap_prob = munge_swap_prob
         self.munge_sd_divisor = munge_sd_divisor
+        self.preprocessor = preprocessor
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs

@@ -19,9 +19,13 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import is_regressor
+from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NeuralBase
+from ._preprocess import numeric_columns, raw_rows
 
 # The oldest opset torch's exporter writes.
 MIN_OPSET = 18
@@ -101,6 +105,14 @@ def onnx_graph(estimator, opset=None, classes=None, dtype=torch.float32):
     onnx = _require("onnx")
     _require("onnxscript")
     _check_estimator(estimator)
+    if getattr(estimator, "preprocessor_", None) is not None:
+        # (skl2onnx's converter gets the network's part only: the preprocessor would be lost.)
+        raise ValueError(
+            f"This {type(estimator).__name__} has a fitted preprocessor_ (its rows were not "
+            "all numbers): export it with sktkd.to_onnx(estimator, X), which converts the "
+            "preprocessor too, or fit it with preprocessor=None inside a Pipeline whose "
+            "steps turn the rows into numbers."
+        )
     newest = onnx.defs.onnx_opset_version()
     if opset is not None and not MIN_OPSET <= opset <= newest:
         raise ValueError(
@@ -209,8 +221,8 @@ TransferRegressor
         If the estimator is not an sktkd estimator.
     ValueError
         If ``X`` has another width than the training rows, ``target_opset``
-        is out of range, or torch's exporter cannot export the network (the
-        reason it gives is included).
+        is out of range, or torch's exporter cannot export the network, or
+        skl2onnx the preprocessor (the reason it gives is included).
 
     Examples
     --------
@@ -226,9 +238,93 @@ TransferRegressor
     True
     """
     _check_estimator(estimator)
+    if getattr(estimator, "preprocessor_", None) is not None:
+        return _with_preprocessor(estimator, X, target_opset)
     if X is not None and np.shape(X)[1:] != (estimator.n_features_in_,):
         raise ValueError(
             f"X has shape {np.shape(X)}; {type(estimator).__name__} takes "
             f"{estimator.n_features_in_} features."
         )
     return onnx_graph(estimator, target_opset)
+
+
+def _network_width(estimator):
+    """How many numbers the network takes: its input standardisation's, else the
+    preprocessor's output columns, else ``X``'s."""
+    mean = estimator.standardize_.mean
+    if mean.dim():
+        return len(mean)
+    if getattr(estimator, "preprocessor_", None) is None:
+        return estimator.n_features_in_
+    return len(estimator.preprocessor_.get_feature_names_out())
+
+
+def _raw_inputs(estimator, X):
+    """skl2onnx input types of the rows the preprocessor takes: one per column of a
+    frame (float32 for numbers and booleans, strings for the others), or one
+    float32 ``X`` for an array of numbers."""
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    preprocessor = estimator.preprocessor_
+    if X is not None:
+        numeric = numeric_columns(raw_rows(X))
+        if len(numeric) != estimator.n_features_in_:
+            raise ValueError(
+                f"X has {len(numeric)} columns; {type(estimator).__name__} takes "
+                f"{estimator.n_features_in_}."
+            )
+    elif isinstance(preprocessor, ColumnTransformer) and {
+        name for name, _, _ in preprocessor.transformers
+    } <= {"numeric", "missing", "categorical"}:  # preprocessor="auto"'s
+        steps = {name: columns for name, _, columns in preprocessor.transformers}
+        numbers = set(steps.get("numeric", ()))
+        names = getattr(estimator, "feature_names_in_", range(estimator.n_features_in_))
+        numeric = [name in numbers for name in names]
+    else:
+        raise ValueError(
+            "to_onnx needs X, rows like the training ones, to type the inputs of the "
+            f"preprocessor {type(preprocessor).__name__}."
+        )
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        if not all(numeric):
+            raise ValueError(
+                "The student was fitted on an array holding strings; an ONNX input holds "
+                "one type. Fit it on a DataFrame (one input per column) to export it."
+            )
+        return [("X", FloatTensorType([None, estimator.n_features_in_]))]
+    return [
+        (str(name), FloatTensorType([None, 1]) if number else StringTensorType([None, 1]))
+        for name, number in zip(names, numeric, strict=True)
+    ]
+
+
+def _with_preprocessor(estimator, X, target_opset):
+    """The preprocessor and the network in one graph, converted by skl2onnx (with
+    sktkd's converters): a ``Pipeline`` of the fitted preprocessor and a view of
+    the estimator that takes the preprocessor's numbers."""
+    _require("skl2onnx")
+    import skl2onnx
+
+    from . import onnx as _registers_the_converters  # noqa: F401
+
+    student = copy.copy(estimator)  # shallow: the same fitted network
+    vars(student).pop("feature_names_in_", None)
+    student.preprocessor_, student.n_features_in_ = None, _network_width(estimator)
+    preprocessor = estimator.preprocessor_
+    if isinstance(preprocessor, FrozenEstimator):  # a transfer source's, kept as it was
+        preprocessor = preprocessor.estimator
+    pipeline = Pipeline([("preprocessor", preprocessor), ("student", student)])
+    options = None if is_regressor(estimator) else {id(student): {"zipmap": False}}
+    try:
+        return skl2onnx.to_onnx(
+            pipeline,
+            initial_types=_raw_inputs(estimator, X),
+            options=options,
+            target_opset=target_opset,
+        )
+    except (RuntimeError, NotImplementedError, TypeError) as exc:
+        raise ValueError(
+            f"skl2onnx cannot convert the preprocessor {type(preprocessor).__name__}: "
+            f"{_reason(exc)}"
+        ) from exc

@@ -16,13 +16,12 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._modules import whole_network
+from ._preprocess import INPUT_DTYPES as _INPUT_DTYPES
+from ._preprocess import raw_rows, student_rows
 from ._threads import SMALL_PREDICTION_BATCH, threads_for, torch_threads
 
 # Rows per forward pass at prediction time: large batches are fastest on CPU.
 _PREDICT_BATCH_SIZE = 4096
-
-# Inputs keep float32 when given so, and become float64 otherwise.
-_INPUT_DTYPES = (np.float64, np.float32)
 
 
 def untensor(X):
@@ -76,7 +75,8 @@ class Prediction:
         return self.net_.history
 
     def _check_predict_data(self, X):
-        """``X`` checked as at fit, by ``validate_data``.
+        """``X`` checked as at fit, by ``validate_data``, and preprocessed when fit
+        chose a preprocessor (``preprocessor_``): the network's input.
 
         A plain float ndarray of the right width and finite values, when the
         fit saw no feature names, is what ``validate_data`` would return as it
@@ -91,8 +91,14 @@ class Prediction:
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
             and np.isfinite(X).all()
+            and getattr(self, "preprocessor_", None) is None  # absent from older pickles
         ):
             return X
+        preprocessor = getattr(self, "preprocessor_", None)
+        if preprocessor is not None:
+            X = untensor(X)
+            validate_data(self, X, skip_check_array=True, reset=False)
+            return student_rows(preprocessor, raw_rows(X))
         return validate_data(self, untensor(X), dtype=_INPUT_DTYPES, reset=False)
 
     def _forward(self, X):

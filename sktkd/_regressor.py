@@ -19,12 +19,10 @@ from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
     check_is_fitted,
-    validate_data,
 )
 
-from ._accelerate import check_same_data
 from ._modules import Standardize, TargetScaling, column_statistics
-from ._predict import _INPUT_DTYPES, untensor
+from ._predict import untensor
 
 
 def labelled_r2(truth, predicted):
@@ -87,7 +85,7 @@ class RegressorTask(RegressorMixin):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = validate_data(self, untensor(X), dtype=_INPUT_DTYPES, reset=not continues)
+        X = self._validate_input(X, reset=not continues)
         marker = unlabeled_label
         nan_marker = marker is not None and math.isnan(marker)
         y = check_array(
@@ -120,7 +118,6 @@ class RegressorTask(RegressorMixin):
             )
         self.n_outputs_ = targets.shape[1]
         sample_weight = self._checked_weights(sample_weight, X)
-        check_same_data(self.accelerator, X, np.nan_to_num(targets))
         return X, y, targets, sample_weight
 
     def _student_weights(self, targets, sample_weight, incremental=False, unlabeled_label=None):

@@ -229,6 +229,21 @@ def _scores(teacher, X, X_array, row_numbers=None):
     return _as_logits(output, method), classes
 
 
+def _numbers(network, X):
+    """``X`` (rows as given: a frame, an array of objects) as the numbers a
+    network takes, or a ``ValueError`` saying that it holds other values."""
+    if isinstance(X, np.ndarray) and X.dtype.kind in "biuf":
+        return X
+    try:
+        return np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The teacher network {_describe(network)} takes numbers, but X holds other "
+            f"values (strings, categories): {exc}. Give it numeric columns, or use a "
+            "scikit-learn teacher that takes X as it is."
+        ) from exc
+
+
 def _network_output(network, X_array):
     """A teacher network's output on ``X_array`` (eval mode, no gradient), as numpy,
     and the tolerance of a row of probabilities in its type; its modes are left
@@ -237,6 +252,7 @@ def _network_output(network, X_array):
     A network returning a dict (or an object) holding ``logits``, as Hugging
     Face models do, gives those.
     """
+    X_array = _numbers(network, X_array)
     # Inputs take the device and floating type of its weights (or buffers).
     tensors = itertools.chain(network.parameters(), network.buffers())
     weight = next((t for t in tensors if t.is_floating_point()), torch.empty(0))
@@ -458,7 +474,9 @@ def _in_chunks(ask, X, X_array, rows, width, dtype):
         else:
             take = numbers = rows[chunk]
         whole = rows is None and len(chunks) == 1
-        X_rows, X_array_rows = (X, X_array) if whole else (_safe_indexing(X, take), X_array[take])
+        X_rows, X_array_rows = (
+            (X, X_array) if whole else (_safe_indexing(X, take), _safe_indexing(X_array, take))
+        )
         out[chunk] = ask(X_rows, X_array_rows, numbers)
     return out
 

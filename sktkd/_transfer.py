@@ -14,10 +14,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Freezer, Unfreezer
 
+from ._accelerate import check_same_data
 from ._base import (
     NeuralBase,
     drop_zero_weights,
@@ -124,7 +126,7 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             continues = self._continues(incremental)
             if continues:
                 self._check_architecture(incremental)
-            Xv, _, codes, sample_weight = self._validate_fit_data(
+            Xv, y, codes, sample_weight = self._validate_fit_data(
                 X, y, sample_weight, None, incremental, classes
             )
             weight = self._student_weights(codes, sample_weight, incremental)
@@ -132,6 +134,8 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
             train_rows, valid_rows = row_indices(weight, valid)  # X is read through them
+            Xs = self._student_input(Xv, y, train_rows, continues)  # the network's numbers
+            check_same_data(self.accelerator, Xs, codes)
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
             codes = self._encode_targets(codes, None, weight, valid, continues, incremental)[0]
             codes_tr, weight_tr = training_rows(valid, codes, weight)
@@ -139,15 +143,15 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             with self._fork_rng(device):
                 torch.manual_seed(seed)
                 if continues:
-                    network, head, reference = self._continued_network(Xv, weight_tr, train_rows)
-                    Z = network.standardize.transform(Xv, train_rows)
+                    network, head, reference = self._continued_network(Xs, weight_tr, train_rows)
+                    Z = network.standardize.transform(Xs, train_rows)
                 else:
-                    network, Z, head, reference = self._start_network(Xv, weight_tr, train_rows)
+                    network, Z, head, reference = self._start_network(Xs, weight_tr, train_rows)
                 train_set = self._dataset(
                     Z, codes_tr, device, sample_weight=loss_weights(weight_tr)
                 )
                 valid_set, valid_weights = self._validation_set(
-                    network.standardize, Xv, valid_rows, codes, weight, valid, device
+                    network.standardize, Xs, valid_rows, codes, weight, valid, device
                 )
                 net = self._make_net(
                     network.body,
@@ -183,6 +187,15 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
                 reference = self._start_network(X, sample_weight, rows)[3]
         return network, self.head_, reference
 
+    def _new_preprocessor(self, X):
+        """With ``preprocessor="auto"``, a source sktkd estimator's fitted preprocessor,
+        frozen: its network takes the numbers that encoding gives (a new one, fitted
+        on the target's rows, might give other columns)."""
+        preprocessor = getattr(self.source, "preprocessor_", None)
+        if isinstance(self.preprocessor, str) and preprocessor is not None:
+            return FrozenEstimator(copy.deepcopy(preprocessor))
+        return super()._new_preprocessor(X)
+
     def _start_network(self, Xv, sample_weight, rows=None):
         """The network to train, its standardised rows ``Xv[rows]``, its head, source
         parameter values."""
@@ -198,7 +211,7 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             reference = {k: loaded[k] for k, _ in network.named_parameters() if k in loaded}
         else:
             source, source_classes = source_network(self.source, Xv[:256])
-            self._check_source_features(Xv)
+            self._check_source_features()
             network = copy.deepcopy(source)
             network.body.float()  # the network computes in float32, whatever its source did
             head = find_head(network, self.head)
@@ -227,12 +240,12 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
         self._check_output(network.body, Z, n_classes)
         return network, Z, head, reference
 
-    def _check_source_features(self, Xv):
+    def _check_source_features(self):
         """The target's features must be the source's: same number, same names."""
-        n_features = getattr(self.source, "n_features_in_", Xv.shape[1])
-        if n_features != Xv.shape[1]:
+        n_features = getattr(self.source, "n_features_in_", self.n_features_in_)
+        if n_features != self.n_features_in_:
             raise ValueError(
-                f"X has {Xv.shape[1]} features, but the source network takes "
+                f"X has {self.n_features_in_} features, but the source network takes "
                 f"{n_features}: the target task must have the source's features."
             )
         source_names = getattr(self.source, "feature_names_in_", None)
@@ -449,10 +462,13 @@ default=None
         network hundreds of standard deviations out of range; ``"source"``
         keeps the source's. Sources without one (a module, a skorch net, a
         body's weights) always take their inputs unscaled.
-    module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, accelerator, \
-n_threads, early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, class_weight, \
-random_state, verbose, callbacks, **kwargs
+    preprocessor, module, hidden_layer_sizes, max_epochs, batch_size, lr, optimizer, device, \
+accelerator, n_threads, early_stopping, validation_fraction, n_iter_no_change, tol, warm_start, \
+class_weight, random_state, verbose, callbacks, **kwargs
         As in :class:`DistilledClassifier` (without the teacher's part);
+        with ``preprocessor="auto"``, a source sktkd estimator's fitted
+        ``preprocessor_`` is kept (frozen), since its network takes the
+        numbers that encoding gives;
         ``module`` and ``hidden_layer_sizes`` build the network when there is
         no source network (``source`` is ``None`` or a weights file). With
         phases (``"lp_ft"``, ``"gradual"``), the stopping rule applies within
@@ -468,6 +484,8 @@ random_state, verbose, callbacks, **kwargs
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
+    preprocessor_ : transformer or None
+        The fitted ``preprocessor`` (``None``: the network takes ``X`` as it is).
     head_ : str
         Name of the head within ``module_``.
     net_ : skorch.NeuralNet
@@ -528,6 +546,7 @@ random_state, verbose, callbacks, **kwargs
         l2sp=0.0,
         freeze_batchnorm=True,
         input_scaling="target",
+        preprocessor="auto",
         module=None,
         hidden_layer_sizes=(100,),
         max_epochs=100,
@@ -558,6 +577,7 @@ random_state, verbose, callbacks, **kwargs
         self.l2sp = l2sp
         self.freeze_batchnorm = freeze_batchnorm
         self.input_scaling = input_scaling
+        self.preprocessor = preprocessor
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs
@@ -662,8 +682,8 @@ default=None
         As in :class:`TransferClassifier`. The head is always replaced: its
         outputs are in the units of the target task's ``y``.
     strategy, head, probe_epochs, stage_epochs, finetune_lr_scale, lr_decay, l2sp, \
-freeze_batchnorm, input_scaling, module, hidden_layer_sizes, max_epochs, batch_size, lr, \
-optimizer, device, accelerator, n_threads, early_stopping, validation_fraction, \
+freeze_batchnorm, input_scaling, preprocessor, module, hidden_layer_sizes, max_epochs, \
+batch_size, lr, optimizer, device, accelerator, n_threads, early_stopping, validation_fraction, \
 n_iter_no_change, tol, warm_start, random_state, verbose, callbacks, **kwargs
         As in :class:`TransferClassifier` and, for what concerns values
         (``module``'s ``n_outputs``, ``early_stopping`` on ``valid_r2``), as
@@ -675,8 +695,8 @@ n_iter_no_change, tol, warm_start, random_state, verbose, callbacks, **kwargs
         Number of outputs of ``y``.
     target_scaling_ : torch.nn.Module
         Mean and scale of the targets of the training rows (float64).
-    n_features_in_, feature_names_in_, head_, net_, standardize_, history_, n_iter_, \
-loss_curve_, best_loss_
+    n_features_in_, feature_names_in_, preprocessor_, head_, net_, standardize_, history_, \
+n_iter_, loss_curve_, best_loss_
         As in :class:`TransferClassifier`.
     module_ : torch.nn.Module
         The trained network, ``Sequential(standardize, body,
@@ -724,6 +744,7 @@ loss_curve_, best_loss_
         l2sp=0.0,
         freeze_batchnorm=True,
         input_scaling="target",
+        preprocessor="auto",
         module=None,
         hidden_layer_sizes=(100,),
         max_epochs=100,
@@ -753,6 +774,7 @@ loss_curve_, best_loss_
         self.l2sp = l2sp
         self.freeze_batchnorm = freeze_batchnorm
         self.input_scaling = input_scaling
+        self.preprocessor = preprocessor
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs

@@ -13,10 +13,10 @@ import numpy as np
 from scipy.special import rel_entr, softmax
 from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._distilled import DistilledClassifier, DistilledRegressor
-from ._predict import _INPUT_DTYPES, untensor
+from ._predict import untensor
 from ._teacher import check_regression_teacher, teacher_logits, teacher_predictions
 
 
@@ -49,7 +49,8 @@ def _student_and_teacher(estimator, X, teacher, kind, metric):
             f"e.g. {metric}(student, X, teacher=fitted_teacher)."
         )
     X = untensor(X)
-    return estimator, X, validate_data(estimator, X, dtype=_INPUT_DTYPES, reset=False), teacher
+    # The rows checked as the student checks them: numbers, or as given to its preprocessor.
+    return estimator, X, estimator._validate_input(X, reset=False), teacher
 
 
 def _student_and_teacher_logits(estimator, X, teacher=None, metric="teacher_agreement"):

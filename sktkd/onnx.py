@@ -23,6 +23,7 @@ the middle of a pipeline (its ``transform``) it does not convert correctly.
 import numpy as np
 import torch
 from sklearn.base import is_regressor
+from sklearn.impute import MissingIndicator
 
 from ._distilled import DistilledClassifier, DistilledRegressor
 from ._export import MIN_OPSET, _require, onnx_graph, to_onnx
@@ -120,6 +121,58 @@ def _regressor_output_shapes(operator):
     operator.outputs[0].type = kind([n_rows, operator.raw_operator.n_outputs_])
 
 
+def _missing_indicator_shapes(operator):
+    """skl2onnx shape calculator of ``MissingIndicator``: ``(n_samples, len(features_))``
+    floats (0/1), as a ``ColumnTransformer`` stacks them with the other columns."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    n_rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = FloatTensorType([n_rows, len(operator.raw_operator.features_)])
+
+
+def _convert_missing_indicator(scope, operator, container):
+    """skl2onnx converter of ``MissingIndicator`` (NaN as the missing value): which
+    of its ``features_`` are NaN, as 0/1 floats. sktkd's default preprocessor
+    uses it for the indicator columns of ``SimpleImputer(add_indicator=True)``,
+    which skl2onnx's own converter leaves out."""
+    from skl2onnx.common.data_types import guess_proto_type
+    from skl2onnx.proto import onnx_proto
+
+    indicator = operator.raw_operator
+    if not (isinstance(indicator.missing_values, float) and np.isnan(indicator.missing_values)):
+        raise NotImplementedError(
+            f"sktkd converts MissingIndicator for NaN only, not missing_values="
+            f"{indicator.missing_values!r}."
+        )
+    inputs = [variable.full_name for variable in operator.inputs]
+    rows = inputs[0]
+    if len(inputs) > 1:
+        rows = scope.get_unique_variable_name("sktkd_missing_rows")
+        container.add_node(
+            "Concat", inputs, [rows], axis=1, name=scope.get_unique_operator_name("Concat")
+        )
+    nan = scope.get_unique_variable_name("sktkd_isnan")
+    container.add_node("IsNaN", [rows], [nan], name=scope.get_unique_operator_name("IsNaN"))
+    columns = scope.get_unique_variable_name("sktkd_missing_columns")
+    container.add_initializer(
+        columns,
+        onnx_proto.TensorProto.INT64,
+        [len(indicator.features_)],
+        [int(i) for i in indicator.features_],
+    )
+    chosen = scope.get_unique_variable_name("sktkd_missing")
+    container.add_node(
+        "Gather", [nan, columns], [chosen], axis=1, name=scope.get_unique_operator_name("Gather")
+    )
+    container.add_node(
+        "Cast",
+        [chosen],
+        [operator.outputs[0].full_name],
+        to=guess_proto_type(operator.outputs[0].type),
+        name=scope.get_unique_operator_name("Cast"),
+    )
+
+
 def register_converters():
     """Register the converters of the four estimators with skl2onnx (done on import).
 
@@ -144,6 +197,12 @@ def register_converters():
         update_registered_converter(
             estimator, f"Sktkd{estimator.__name__}", _regressor_output_shapes, _convert
         )
+    update_registered_converter(
+        MissingIndicator,
+        "SktkdMissingIndicator",
+        _missing_indicator_shapes,
+        _convert_missing_indicator,
+    )
 
 
 register_converters()

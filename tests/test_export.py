@@ -108,3 +108,63 @@ def test_large_offsets_keep_their_precision_in_the_graph(data):
     label, proba = run(to_onnx(model), X)
     np.testing.assert_array_equal(label, model.predict(X))
     np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+
+
+# --- a student with a preprocessor: raw rows in, one input per column ------------
+
+
+def raw_feeds(frame, numeric):
+    """onnxruntime feeds of a frame: float32 numbers, strings for the others."""
+    return {
+        name: frame[[name]].to_numpy(np.float32)
+        if name in numeric
+        else frame[[name]].astype(str).to_numpy()
+        for name in frame.columns
+    }
+
+
+def test_preprocessor_and_network_in_one_graph():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("skl2onnx")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.frozen import FrozenEstimator
+
+    from .test_preprocess import raw_frame
+
+    X, y = raw_frame()
+    X["member"] = X["member"].astype(np.float32)  # fed as float32 either way
+    teacher = HistGradientBoostingClassifier(categorical_features="from_dtype").fit(X, y)
+    model = DistilledClassifier(FrozenEstimator(teacher), max_epochs=5, random_state=0).fit(X, y)
+    session = onnxruntime.InferenceSession(to_onnx(model).SerializeToString())
+    assert [i.name for i in session.get_inputs()] == list(X.columns)
+    numeric = {"f0", "f1", "f2", "f3", "member"}
+    label, proba = session.run(None, raw_feeds(X, numeric))
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+    np.testing.assert_array_equal(label, model.predict(X))
+    # An unknown category and a new NaN answer too, as predict does.
+    odd = X[:5].copy()
+    odd["f0"] = np.nan
+    odd["color"] = pd.Categorical(["white"] * 5)
+    proba = session.run(None, raw_feeds(odd, numeric))[1]
+    np.testing.assert_allclose(proba, model.predict_proba(odd), atol=1e-5)
+
+
+def test_regressor_with_nan_exports_one_input():
+    pytest.importorskip("skl2onnx")
+    import skl2onnx
+    from sklearn.dummy import DummyRegressor
+    from sklearn.pipeline import make_pipeline
+
+    from sktkd import DistilledRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = X @ [1.0, 2.0, 0.0, -1.0]
+    X[::6, 1] = np.nan
+    model = DistilledRegressor(DummyRegressor(), alpha=0, max_epochs=5, random_state=0).fit(X, y)
+    onx = to_onnx(model)
+    (values,) = run(onx, X)
+    np.testing.assert_allclose(values.ravel(), model.predict(X.astype(np.float32)), atol=1e-4)
+    # In a pipeline of skl2onnx's, the preprocessor would be lost: refused, with the way out.
+    with pytest.raises(ValueError, match="sktkd.to_onnx"):
+        skl2onnx.to_onnx(make_pipeline(model), X[:1].astype(np.float32))

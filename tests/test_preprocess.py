@@ -1,0 +1,287 @@
+"""The student's preprocessor: raw tabular rows (categories, strings, NaN) for the
+student, the rows as given for the teacher."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils import get_tags
+
+from sktkd import DistilledClassifier, DistilledRegressor, TransferClassifier, TransferRegressor
+
+from .conftest import FAST
+
+ONE_EPOCH = {**FAST, "max_epochs": 1}
+
+COLORS = np.array(["red", "green", "blue", "white"])
+
+
+def raw_frame(n=600, seed=0):
+    """Numbers with NaN, a category that matters, a string column and a flag:
+    the class is 1 when f0 + the colour's offset > 0."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n, 4))
+    color = COLORS[rng.integers(0, 3, n)]  # "white" never appears: an unknown category
+    offset = pd.Series(color).map({"red": 1.5, "green": -1.5, "blue": 0.0}).to_numpy()
+    y = (f[:, 0] + offset + 0.3 * rng.normal(size=n) > 0).astype(int)
+    frame = pd.DataFrame(f * [1, 10, 100, 0.1], columns=["f0", "f1", "f2", "f3"])
+    frame.loc[::7, "f1"] = np.nan
+    frame["color"] = pd.Categorical(color, categories=COLORS[:3])
+    frame["shop"] = pd.Categorical(rng.choice(["a", "b"], n))
+    frame["member"] = rng.random(n) < 0.5
+    return frame, y
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return raw_frame()
+
+
+@pytest.fixture(scope="module")
+def hgb(frame):
+    X, y = frame
+    return HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(
+        X[:400], y[:400]
+    )
+
+
+def test_issue_reproducer_hgb_teacher_on_a_raw_frame(frame, hgb):
+    X, y = frame
+    before = X.copy()
+    student = DistilledClassifier(FrozenEstimator(hgb), random_state=0, **FAST)
+    student.fit(X[:400], y[:400])
+    pd.testing.assert_frame_equal(X, before)  # nothing the user passed is modified
+    assert list(student.feature_names_in_) == list(X.columns)
+    assert student.n_features_in_ == X.shape[1]
+    assert isinstance(student.preprocessor_, ColumnTransformer)
+    agreement = np.mean(student.predict(X[400:]) == hgb.predict(X[400:]))
+    assert agreement > 0.85, agreement
+    assert student.score(X[400:], y[400:]) > 0.8
+
+
+def test_lightgbm_teacher_on_a_raw_frame():
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = raw_frame(seed=1)
+    teacher = lightgbm.LGBMClassifier(n_estimators=50, verbose=-1).fit(X[:400], y[:400])
+    student = DistilledClassifier(FrozenEstimator(teacher), random_state=0, **FAST)
+    student.fit(X[:400], y[:400])
+    assert np.mean(student.predict(X[400:]) == teacher.predict(X[400:])) > 0.85
+
+
+def test_teacher_sees_the_rows_as_given(frame):
+    X, y = frame
+    seen = []
+
+    class Recording(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict_proba(self, X):
+            seen.append(X)
+            return np.full((len(X), 2), 0.5)
+
+    student = DistilledClassifier(Recording(), augment="munge", augment_factor=1, **FAST)
+    student.set_params(max_epochs=1).fit(X, y)
+    training, synthetic = seen
+    pd.testing.assert_frame_equal(training, X)
+    # MUNGE rows are rows of the same columns and types: categories stay categories.
+    assert list(synthetic.dtypes) == list(X.dtypes)
+    assert set(synthetic["color"].dropna()) <= set(X["color"].dropna())
+    assert set(synthetic["shop"]) <= {"a", "b"}
+
+
+def test_numbers_without_nan_take_the_plain_path(data):
+    X, y = data
+    for rows in (X, pd.DataFrame(X), X.tolist(), X.astype(np.float32)):
+        student = DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(rows, y)
+        assert student.preprocessor_ is None
+    # ... and the same network as with no preprocessor at all.
+    auto = DistilledClassifier(DummyClassifier(), alpha=0, random_state=0, **FAST).fit(X, y)
+    none = DistilledClassifier(
+        DummyClassifier(), alpha=0, random_state=0, preprocessor=None, **FAST
+    ).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), none.predict_proba(X))
+
+
+def test_inf_is_still_an_error(data):
+    X, y = data
+    X = X.copy()
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        DistilledClassifier(DummyClassifier(), alpha=0, **FAST).fit(X, y)
+
+
+def test_nan_in_a_numeric_array_is_imputed_with_an_indicator(data):
+    X, y = data
+    X = X.copy()
+    X[::5, 2] = np.nan
+    student = DistilledClassifier(DummyClassifier(), alpha=0, random_state=0, **FAST).fit(X, y)
+    assert isinstance(student.preprocessor_, ColumnTransformer)
+    assert student.module_.standardize.mean.shape == (X.shape[1] + 1,)  # one indicator
+    assert student.score(X, y) > 0.8
+    # NaN at prediction in a column that had none at fit: imputed too.
+    X_new = X[:20].copy()
+    X_new[:, 0] = np.nan
+    assert np.isfinite(student.predict_proba(X_new)).all()
+
+
+def test_unknown_categories_and_new_nan_give_predictions(frame, hgb):
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), **FAST).fit(X, y)
+    odd = X[:10].copy()
+    odd["color"] = pd.Categorical(["white"] * 10, categories=COLORS)  # never seen
+    odd["shop"] = ["z"] * 5 + [None] * 5
+    odd["f0"] = np.nan  # no NaN at fit in this column
+    proba = student.predict_proba(odd)
+    assert proba.shape == (10, 2) and np.isfinite(proba).all()
+
+
+def test_a_column_whose_type_changes_is_refused(frame, hgb):
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), **ONE_EPOCH).fit(X, y)
+    changed = X.copy()
+    changed["f2"] = "high"
+    with pytest.raises((ValueError, TypeError)):
+        student.predict(changed)
+    with pytest.raises(ValueError, match="feature names"):
+        student.predict(X[list(reversed(X.columns))])
+    with pytest.raises(ValueError, match="features"):
+        student.predict(X.to_numpy()[:, :3])
+
+
+def test_fitted_on_the_training_rows_only(frame):
+    """Rows of weight 0 are absent: the imputer's mean ignores them."""
+    X, y = frame
+    X = X[["f0", "f1", "color"]].copy()
+    X.loc[:9, "f0"] = 1e6
+    weight = np.ones(len(X))
+    weight[:10] = 0
+    student = DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH)
+    student.fit(X, y, sample_weight=weight)
+    imputer = student.preprocessor_.named_transformers_["numeric"]
+    assert imputer.statistics_[0] == pytest.approx(X["f0"][10:].mean())
+
+
+def test_user_preprocessor_cloned_and_grid_searchable(frame, hgb):
+    X, y = frame
+    mine = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(), ["f0", "f1", "f2", "f3"]),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), ["color", "shop"]),
+        ],
+        sparse_threshold=0,
+    )
+    student = DistilledClassifier(FrozenEstimator(hgb), preprocessor=mine, **FAST)
+    assert "preprocessor__numeric__strategy" in student.get_params()
+    search = GridSearchCV(
+        student.set_params(max_epochs=3),
+        {"preprocessor__numeric__strategy": ["mean", "median"]},
+        cv=2,
+    ).fit(X, y)
+    assert search.best_estimator_.preprocessor_.named_transformers_["numeric"].strategy in (
+        "mean",
+        "median",
+    )
+    assert not hasattr(mine, "transformers_")  # the user's object stays unfitted
+
+
+def test_a_preprocessor_must_give_dense_numbers(frame, hgb):
+    X, y = frame
+    sparse = ColumnTransformer([("c", OneHotEncoder(), ["color", "shop"])], sparse_threshold=1)
+    student = DistilledClassifier(FrozenEstimator(hgb), preprocessor=sparse, **FAST)
+    with pytest.raises(ValueError, match="preprocessor OneHotEncoder|preprocessor ColumnTr"):
+        student.fit(X, y)
+    with pytest.raises(ValueError, match="convert|cast"):
+        DistilledClassifier(FrozenEstimator(hgb), preprocessor=None, **FAST).fit(X, y)
+
+
+def test_strings_in_an_array_without_pandas(frame):
+    X, y = frame
+    rows = X[["f0", "f1", "shop"]].to_numpy(dtype=object)
+    student = DistilledClassifier(DummyClassifier(), alpha=0, random_state=0, **FAST).fit(rows, y)
+    assert student.preprocessor_ is not None
+    assert student.predict(rows[:5]).shape == (5,)
+
+
+def test_network_teacher_on_strings_is_a_clear_error(frame):
+    import torch
+
+    X, y = frame
+    with pytest.raises(ValueError, match="teacher network .* takes numbers"):
+        DistilledClassifier(torch.nn.Linear(7, 2), **FAST).fit(X, y)
+
+
+def test_pickle_keeps_the_preprocessor(frame, hgb):
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), keep_teacher=False, **FAST).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(student))
+    np.testing.assert_array_equal(loaded.predict_proba(X), student.predict_proba(X))
+
+
+def test_skops_keeps_the_preprocessor(frame, hgb, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), keep_teacher=False, **FAST).fit(X, y)
+    path = tmp_path / "student.skops"
+    sio.dump(student, path)
+    loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    np.testing.assert_array_equal(loaded.predict_proba(X), student.predict_proba(X))
+
+
+def test_tags_allow_nan_with_a_preprocessor():
+    assert get_tags(DistilledClassifier()).input_tags.allow_nan
+    assert not get_tags(DistilledClassifier(preprocessor=None)).input_tags.allow_nan
+
+
+def test_regressor_on_a_raw_frame(frame):
+    X, _ = frame
+    y = X["f0"].to_numpy() + X["color"].map({"red": 1.0, "green": -1.0, "blue": 0.0}).to_numpy()
+    y = y.astype(float)
+    teacher = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0)
+    teacher.fit(X[:400], y[:400])
+    student = DistilledRegressor(FrozenEstimator(teacher), random_state=0, **FAST)
+    student.set_params(augment="munge", augment_factor=2).fit(X[:400], y[:400])
+    assert student.score(X[400:], y[400:]) > 0.7
+
+
+def test_transfer_keeps_a_source_students_preprocessor(frame, hgb):
+    X, y = frame
+    source = DistilledClassifier(FrozenEstimator(hgb), random_state=0, **FAST).fit(X, y)
+    # The target rows lack a category and NaN: a new encoding would give other columns.
+    target = X[X["color"] != "blue"].fillna({"f1": 0.0})
+    target_y = y[(X["color"] != "blue").to_numpy()]
+    model = TransferClassifier(source, strategy="linear_probe", **FAST).fit(target, target_y)
+    assert model.preprocessor_.estimator is not source.preprocessor_  # a frozen copy
+    assert model.predict(X).shape == (len(X),)
+    # A preprocessor of its own, on numeric rows, is the user's choice.
+    numeric = X[["f0", "f2"]].fillna(0.0)
+    regressor = TransferRegressor(preprocessor=StandardScaler(), **FAST).fit(numeric, X["f3"])
+    assert isinstance(regressor.preprocessor_, StandardScaler)
+
+
+def test_clone_keeps_the_preprocessor_parameter():
+    scaler = StandardScaler()
+    assert clone(DistilledClassifier(preprocessor=scaler)).preprocessor is not scaler
+
+
+def test_metrics_take_the_raw_rows(frame, hgb):
+    from sktkd.metrics import teacher_agreement, teacher_fidelity
+
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), random_state=0, **FAST).fit(X, y)
+    assert teacher_agreement(student, X) > 0.85
+    regressor = DistilledRegressor(
+        FrozenEstimator(HistGradientBoostingRegressor(categorical_features="from_dtype").fit(X, y)),
+        **ONE_EPOCH,
+    ).fit(X, y.astype(float))
+    assert np.isfinite(teacher_fidelity(regressor, X))
