@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 
 from sktkd import DistilledClassifier
 
-X, y = make_classification(6000, n_features=8, n_informative=5, n_classes=3, random_state=0)
+X, y = make_classification(4000, n_features=8, n_informative=5, n_classes=3, random_state=0)
 rng = np.random.default_rng(0)
 frame = pd.DataFrame(X[:, 2:] * [1, 10, 100, 0.1, 1, 5], columns=[f"x{i}" for i in range(6)])
 frame.loc[rng.random(len(frame)) < 0.15, "x0"] = np.nan
@@ -51,7 +51,7 @@ print(f"boosting: test accuracy {boosting.score(X_test, y_test):.3f}")
 # category takes its neighbour's category, a number moves toward its
 # neighbour's, so the teacher is asked on rows of the same columns and types.
 student = DistilledClassifier(
-    FrozenEstimator(boosting), augment="munge", augment_factor=2, max_epochs=40, random_state=0
+    FrozenEstimator(boosting), augment="munge", augment_factor=2, max_epochs=30, random_state=0
 )
 student.fit(X_train, y_train)
 agreement = np.mean(student.predict(X_test) == boosting.predict(X_test))

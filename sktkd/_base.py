@@ -37,7 +37,13 @@ from ._modules import MLP, Standardize, whole_network
 from ._net import Net, carry_schedule
 from ._persist import check_attributes, from_plain, to_plain
 from ._predict import _PREDICT_BATCH_SIZE, Prediction, untensor
-from ._preprocess import INPUT_DTYPES, raw_rows, resolve_preprocessor, student_rows
+from ._preprocess import (
+    INPUT_DTYPES,
+    fit_preprocessor,
+    raw_rows,
+    resolve_preprocessor,
+    student_rows,
+)
 from ._threads import torch_threads
 from ._training import (
     check_callbacks,
@@ -276,6 +282,15 @@ class NeuralBase(Prediction, BaseEstimator):
                 f"Invalid parameter {fitted[0]!r} for estimator {type(self).__name__}: names "
                 "ending in '_' are fitted attributes, not parameters."
             )
+        nested = sorted(k for k in params if k.startswith("preprocessor__"))
+        preprocessor = params.get("preprocessor", self.preprocessor)
+        if nested and not hasattr(preprocessor, "set_params"):
+            raise ValueError(
+                f"Cannot set {nested}: preprocessor={preprocessor!r} is chosen in fit, from "
+                "the data. To search its parameters, pass the transformer itself, e.g. "
+                "preprocessor=ColumnTransformer([...]) (see preprocessor_ of a fitted model "
+                "for the one 'auto' builds)."
+            )
         routed = {k: params.pop(k) for k in list(params) if k.startswith(_ROUTED_PREFIXES)}
         super().set_params(**params)
         vars(self).update(routed)
@@ -303,7 +318,7 @@ class NeuralBase(Prediction, BaseEstimator):
 
         A first fit (``reset``) chooses ``preprocessor_`` (unfitted; see
         :func:`sktkd._preprocess.auto_preprocessor`). Without one, ``X`` is
-        returned as float32 when given so, float64 otherwise, as today's
+        returned as float32 when given so, float64 otherwise, as the
         network takes it; with one, as the rows the preprocessor takes (a
         frame as it is), which :meth:`_student_input` turns into numbers.
         """
@@ -324,21 +339,25 @@ class NeuralBase(Prediction, BaseEstimator):
         """The unfitted ``preprocessor_`` for the rows ``X``, or ``None``."""
         return resolve_preprocessor(self.preprocessor, X)
 
-    def _student_input(self, X, y, rows, continues):
+    def _student_input(self, X, y, labelled, rows, continues):
         """The student's numbers for ``X`` (checked by :meth:`_validate_input`).
 
         A first fit fits ``preprocessor_`` on the training rows ``X[rows]``, ``y[rows]``
         (all for ``None``), not on the validation rows, as a ``Pipeline`` fits its
-        steps; a continued fit keeps it.
+        steps (with unlabelled rows, see :func:`sktkd._preprocess.fit_preprocessor`);
+        a continued fit keeps it.
         """
-        preprocessor, X_all = getattr(self, "preprocessor_", None), X
+        preprocessor = getattr(self, "preprocessor_", None)
         if preprocessor is None:
             return X
         if not continues:
-            if rows is not None:
-                X, y = _safe_indexing(X, rows), y[rows]
-            preprocessor.fit(X, y)
-        return student_rows(preprocessor, X_all)
+            auto = isinstance(self.preprocessor, str)
+            if rows is None:
+                fit_preprocessor(preprocessor, X, y, labelled, auto)
+            else:
+                X_rows = _safe_indexing(X, rows)
+                fit_preprocessor(preprocessor, X_rows, y[rows], labelled[rows], auto)
+        return student_rows(preprocessor, X)
 
     @staticmethod
     def _checked_weights(sample_weight, X):

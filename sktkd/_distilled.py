@@ -34,7 +34,7 @@ from ._classifier import ClassifierTask
 from ._losses import DistillationLoss, RegressionDistillationLoss
 from ._munge import munge, munge_table
 from ._predict import untensor
-from ._preprocess import student_rows
+from ._preprocess import is_frame, raw_rows, student_rows
 from ._regressor import RegressorTask, labelled_r2
 from ._teacher import (
     check_regression_teacher,
@@ -107,7 +107,7 @@ class Distillation(NeuralBase):
             # the validation ones, which only score it. X is read through indices.
             train_rows, valid_rows = row_indices(weight, valid)
             # The teacher takes X as given (Xv: checked); the student, numbers (Xs).
-            Xs = self._student_input(Xv, y, train_rows, continues)
+            Xs = self._student_input(Xv, y, self._labelled(codes), train_rows, continues)
             check_same_data(self.accelerator, Xs, codes)
             soft = self._soft_labels(
                 X, y, Xv, codes, sample_weight, recorded, kept, valid, reuse_teacher
@@ -123,7 +123,7 @@ class Distillation(NeuralBase):
             n_unlabelled = int(np.sum(~self._labelled(codes_tr)))
             if self.augment == "munge":
                 X_aug, codes_tr, soft_tr, weight_aug = self._munge(
-                    Xv, Xs, train_rows, codes_tr, soft_tr, weight_tr, seed
+                    X if is_frame(X) else Xv, Xs, train_rows, codes_tr, soft_tr, weight_tr, seed
                 )
                 soft_tr = same_in_all_processes(self.accelerator, soft_tr)
 
@@ -298,7 +298,8 @@ class Distillation(NeuralBase):
     def _munge(self, X, Xs, rows, codes, soft, sample_weight, seed):
         """The student's training rows followed by MUNGE rows, labelled by the teacher only.
 
-        ``X`` are the rows as the teacher takes them, ``Xs`` as the student
+        ``X`` are the rows as the teacher takes them (a frame as the user gave
+        it, else checked), ``Xs`` as the student
         does, ``rows`` the training rows among them (all for ``None``). ``soft``
         are the teacher's outputs as the net trains on them; the new rows' are
         encoded alike (``_encode_targets``).
@@ -314,13 +315,13 @@ class Distillation(NeuralBase):
         preprocessor = getattr(self, "preprocessor_", None)  # absent from older pickles
         if preprocessor is None:  # the student's numbers are the teacher's
             X_new = numbers = Xs_new = munge(Xs, *params)
-            if hasattr(self, "feature_names_in_"):  # a teacher fitted on a frame expects one
+            if is_frame(X):  # a teacher fitted on a frame expects one, of its types
                 import pandas as pd
 
-                X_new = pd.DataFrame(Xs_new, columns=self.feature_names_in_)
+                X_new = pd.DataFrame(X_new, columns=X.columns).astype(X.dtypes.to_dict())
         else:  # rows as the teacher takes them: categories stay categories
             X_new = numbers = munge_table(X, Xs, *params)
-            Xs_new = student_rows(preprocessor, X_new)
+            Xs_new = student_rows(preprocessor, raw_rows(X_new))
         soft_new = self._ask_teacher(X_new, numbers, self._teacher_memory())
         codes_new, soft_new = self._encode_targets(self._no_targets(len(X_new)), soft_new)
         if sample_weight is not None:
@@ -457,7 +458,14 @@ class DistilledClassifier(ClassifierTask, Distillation):
         (categories, strings) through ``OneHotEncoder(handle_unknown=
         "ignore")`` (a missing value is a category of its own, an unknown
         category at prediction is all zeros). ``None``: ``X`` must be
-        numbers. A transformer of your own must give a dense float array.
+        numbers. A transformer of your own must give a dense float array;
+        with unlabelled rows (``unlabeled_label``) it is fitted on the
+        labelled ones, since it may use ``y`` (``"auto"``'s, which does not, on
+        all). The choice and the fit are the first fit's: ``warm_start`` and
+        ``partial_fit`` keep them (a NaN first seen in a later chunk needs a
+        transformer that imputes it from the start). Columns of dates are
+        refused by ``"auto"``, and a column that changes kind (numbers, text,
+        categories of either) between fit and predict is a ``ValueError``.
         ``n_features_in_`` and ``feature_names_in_`` are ``X``'s; the fitted
         transformer is ``preprocessor_``.
     module : torch.nn.Module class or instance, Keras model, default=None

@@ -266,6 +266,8 @@ def _raw_inputs(estimator, X):
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     preprocessor = estimator.preprocessor_
+    if isinstance(preprocessor, FrozenEstimator):  # a transfer source's, kept as it was
+        preprocessor = preprocessor.estimator
     if X is not None:
         numeric = numeric_columns(raw_rows(X))
         if len(numeric) != estimator.n_features_in_:
@@ -287,10 +289,12 @@ def _raw_inputs(estimator, X):
         )
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
-        if not all(numeric):
+        if not all(numeric):  # (scikit-learn records no names unless all are strings)
             raise ValueError(
-                "The student was fitted on an array holding strings; an ONNX input holds "
-                "one type. Fit it on a DataFrame (one input per column) to export it."
+                "The student was fitted on rows holding text, without column names (an "
+                "array, or a frame whose column names are not all strings); an ONNX input "
+                "holds one type. Fit it on a DataFrame with string column names (one input "
+                "per column) to export it."
             )
         return [("X", FloatTensorType([None, estimator.n_features_in_]))]
     return [

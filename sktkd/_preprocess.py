@@ -17,11 +17,15 @@ own ``ColumnTransformer`` (so that skl2onnx converts it):
   category all zeros.
 """
 
+import warnings
+
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, check_array
 
 # Inputs keep float32 when given so, and become float64 otherwise.
@@ -36,12 +40,37 @@ def is_frame(X):
 def raw_rows(X):
     """``X`` as a preprocessor takes it: a frame as it is, anything else a 2-D
     array of the type its values need (numbers, or objects), checked as
-    scikit-learn checks inputs (NaN allowed: the preprocessor decides)."""
+    scikit-learn checks inputs (NaN allowed: the preprocessor decides).
+
+    pandas' ``NA`` in text and category columns becomes ``NaN`` (on a copy),
+    which scikit-learn's encoders take as a missing value; an array of text
+    (``np.array`` of numbers and strings) becomes objects, its numbers numbers.
+    """
     if is_frame(X):
         if X.ndim != 2 or not _num_samples(X):
             check_array(X, dtype=None, ensure_all_finite=False)  # scikit-learn's message
+        text = [name for name, dtype in X.dtypes.items() if _holds_pandas_na(dtype)]
+        if text:
+            X = X.copy()
+            for name in text:
+                X[name] = X[name].to_numpy(dtype=object, na_value=np.nan)
         return X
-    return check_array(X, dtype=None, ensure_all_finite="allow-nan")
+    X = check_array(X, dtype=None, ensure_all_finite="allow-nan")
+    if X.dtype.kind in "US":  # lists of numbers and strings: numpy made them all text
+        X = X.astype(object)
+        for j, number in enumerate(numeric_columns(X)):
+            if number:
+                X[:, j] = X[:, j].astype(np.float64)
+    return X
+
+
+def _holds_pandas_na(dtype):
+    """Whether a column of ``dtype`` is text (or categories of text) that marks
+    missing values with ``pd.NA``, which scikit-learn's encoders refuse."""
+    categories = getattr(getattr(dtype, "categories", None), "dtype", None)
+    return getattr(dtype, "kind", "O") not in "biuf" and any(
+        type(getattr(d, "na_value", None)).__name__ == "NAType" for d in (dtype, categories)
+    )
 
 
 def numeric_columns(X):
@@ -76,6 +105,13 @@ def auto_preprocessor(X):
         if np.isfinite(values.sum()) or not np.isnan(values).any():
             return None  # the network takes them (an inf is validate_data's error)
     names = list(X.columns) if is_frame(X) else list(range(X.shape[1]))
+    times = [name for name, d in zip(names, _kinds(X), strict=True) if d in "mM"]
+    if times:
+        raise ValueError(
+            f"Columns {times} hold dates or durations, which preprocessor='auto' does not "
+            "encode (one-hot of each timestamp would generalise to none): turn them into "
+            "numbers (e.g. days since a date, the month) or pass a preprocessor of your own."
+        )
     steps = []
     numbers = [name for name, kind in zip(names, numeric, strict=True) if kind]
     if numbers:
@@ -91,6 +127,49 @@ def auto_preprocessor(X):
     return ColumnTransformer(steps)
 
 
+def _kinds(X):
+    """numpy's kind letter of each column of ``X``."""
+    if is_frame(X):
+        return [getattr(d, "kind", "O") for d in X.dtypes]
+    return [X.dtype.kind] * X.shape[1]
+
+
+def check_columns(preprocessor, X):
+    """Refuse rows ``X`` whose columns changed kind since ``preprocessor="auto"``'s
+    ``ColumnTransformer`` was fitted: numbers that became text or categories, or
+    the reverse, and categories of numbers that became text (or the reverse),
+    which one-hot encoding would otherwise turn silently into unknown ones."""
+    if not (is_frame(X) and isinstance(preprocessor, ColumnTransformer)):
+        return
+    steps = {name: (step, columns) for name, step, columns in preprocessor.transformers_}
+    if set(steps) - {"numeric", "missing", "categorical", "remainder"}:
+        return  # not auto's
+    numbers = list(steps.get("numeric", (None, []))[1])
+    encoder, others = steps.get("categorical", (None, []))
+    now = dict(zip(X.columns, numeric_columns(X), strict=True))
+    changed = [name for name in numbers if name in now and not now[name]]
+    changed += [name for name in others if now.get(name)]
+    for name, categories in zip(others, getattr(encoder, "categories_", ()), strict=True):
+        seen = [c for c in categories if not _missing(c)]
+        values = X[name].dropna()
+        if len(seen) and len(values):
+            if isinstance(seen[0], str) != isinstance(values.iloc[0], str):
+                changed.append(name)
+    if changed:
+        changed = list(dict.fromkeys(changed))
+        raise ValueError(
+            f"Columns {changed} hold other kinds of values than in fit (numbers, text or "
+            "categories of either): give them the types they had."
+        )
+
+
+def _missing(value):
+    """Whether ``value`` is a missing value (None, NaN, pandas' NA)."""
+    if isinstance(value, float):
+        return bool(np.isnan(value))
+    return value is None or type(value).__name__ == "NAType"
+
+
 def resolve_preprocessor(preprocessor, X):
     """The preprocessor to fit on ``X``: ``None`` (the rows are numbers already),
     the default for ``"auto"``, or a clone of the user's transformer."""
@@ -101,16 +180,53 @@ def resolve_preprocessor(preprocessor, X):
     return clone(preprocessor)
 
 
+def fit_preprocessor(preprocessor, X, y, labelled, auto):
+    """Fit ``preprocessor`` on the training rows ``X``, their labels ``y`` and the
+    mask of the ``labelled`` ones.
+
+    With unlabelled rows, ``"auto"``'s (which needs no ``y``) is fitted on all
+    rows without ``y``; a transformer of the user's, which may use ``y`` (a
+    ``TargetEncoder``), on the labelled rows alone: the marker of unlabelled
+    rows is never a label to it.
+    """
+    if not labelled.all():
+        if auto:
+            y = None
+        else:
+            X, y = _safe_indexing(X, np.flatnonzero(labelled)), y[labelled]
+    preprocessor.fit(X, y)
+    _warn_if_wide(preprocessor, _num_samples(X))
+
+
+def _warn_if_wide(preprocessor, n_rows):
+    """Warn of a one-hot column with very many categories (an identifier?)."""
+    for name, encoder, columns in getattr(preprocessor, "transformers_", ()):
+        if name != "categorical":
+            continue
+        for column, categories in zip(columns, encoder.categories_, strict=True):
+            if len(categories) > max(100, n_rows // 20):
+                warnings.warn(
+                    f"Column {column!r} has {len(categories)} categories among {n_rows} "
+                    "training rows: one-hot encoded, it makes the network as wide, and a "
+                    "category seen once teaches little. Drop an identifier, or pass "
+                    "preprocessor= a ColumnTransformer with OneHotEncoder(max_categories=...) "
+                    "for it.",
+                    stacklevel=2,
+                )
+
+
 def student_rows(preprocessor, X):
     """The rows ``X`` (raw) as the student's numbers, by the fitted ``preprocessor``:
     a float array, checked (a transformer that gives anything else is named)."""
+    check_columns(preprocessor, X)
     out = preprocessor.transform(X)
     try:
         return check_array(
             out, dtype=INPUT_DTYPES, accept_sparse=False, input_name="the preprocessor's output"
         )
     except (TypeError, ValueError) as exc:
+        dense = " (set its sparse_output=False, or sparse_threshold=0)" if issparse(out) else ""
         raise ValueError(
             f"The preprocessor {type(preprocessor).__name__} must turn X into finite numbers, "
-            f"a dense 2-D array, for the student's network: {exc}"
+            f"a dense 2-D array{dense}, for the student's network: {exc}"
         ) from exc

@@ -134,7 +134,9 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
             train_rows, valid_rows = row_indices(weight, valid)  # X is read through them
-            Xs = self._student_input(Xv, y, train_rows, continues)  # the network's numbers
+            Xs = self._student_input(
+                Xv, y, self._labelled(codes), train_rows, continues
+            )  # the network's numbers
             check_same_data(self.accelerator, Xs, codes)
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
             codes = self._encode_targets(codes, None, weight, valid, continues, incremental)[0]
@@ -224,10 +226,16 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
         # Scalar statistics: a source trained on unscaled inputs keeps them unscaled.
         scaled = network.standardize.mean.dim() > 0
         if scaled and len(network.standardize.mean) != Xv.shape[1]:
+            encoded = ""
+            if getattr(self, "preprocessor_", None) is not None:
+                encoded = (
+                    f" (X's {self.n_features_in_} columns, as the preprocessor encodes them: "
+                    "one-hot categories, missing-value indicators)"
+                )
             raise ValueError(
-                f"X has {Xv.shape[1]} features, but the source network's input scaling "
-                f"has {len(network.standardize.mean)}: the target task must have the "
-                "source's features."
+                f"X has {Xv.shape[1]} features{encoded}, but the source network's input "
+                f"scaling has {len(network.standardize.mean)}: the target task must have "
+                "the source's features."
             )
         if scaled:
             target = Standardize.from_data(Xv, sample_weight, rows)

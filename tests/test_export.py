@@ -168,3 +168,23 @@ def test_regressor_with_nan_exports_one_input():
     # In a pipeline of skl2onnx's, the preprocessor would be lost: refused, with the way out.
     with pytest.raises(ValueError, match="sktkd.to_onnx"):
         skl2onnx.to_onnx(make_pipeline(model), X[:1].astype(np.float32))
+
+
+def test_transfer_with_a_kept_preprocessor_and_names_that_are_not_strings():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("skl2onnx")
+    from sklearn.dummy import DummyClassifier
+
+    from .test_preprocess import raw_frame
+
+    X, y = raw_frame()
+    source = DistilledClassifier(DummyClassifier(), alpha=0, max_epochs=2).fit(X, y)
+    target = TransferClassifier(source, max_epochs=2, random_state=0).fit(X, y)
+    session = onnxruntime.InferenceSession(to_onnx(target).SerializeToString())
+    feeds = raw_feeds(X.astype({"member": np.float32}), {"f0", "f1", "f2", "f3", "member"})
+    np.testing.assert_allclose(session.run(None, feeds)[1], target.predict_proba(X), atol=1e-5)
+    numbered = X.set_axis(range(X.shape[1]), axis=1)  # scikit-learn records no names
+    model = DistilledClassifier(DummyClassifier(), alpha=0, max_epochs=1).fit(numbered, y)
+    with pytest.raises(ValueError, match="string column names"):
+        to_onnx(model)
+    assert isinstance(numbered, pd.DataFrame)

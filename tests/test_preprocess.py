@@ -285,3 +285,118 @@ def test_metrics_take_the_raw_rows(frame, hgb):
         **ONE_EPOCH,
     ).fit(X, y.astype(float))
     assert np.isfinite(teacher_fidelity(regressor, X))
+
+
+# --- found by break-testing: each a kind of input -------------------------------
+
+
+def test_unlabelled_rows_never_reach_a_preprocessor_as_a_label(frame):
+    from sklearn.preprocessing import TargetEncoder
+
+    X, y = frame
+    y = y.copy()
+    y[::4] = -1
+    encoder = ColumnTransformer([("target", TargetEncoder(), ["color"])])
+    student = DistilledClassifier(
+        FrozenEstimator(DummyClassifier().fit(X, y)),
+        preprocessor=encoder,
+        unlabeled_label=-1,
+        **ONE_EPOCH,
+    ).fit(X, y)
+    # Yours may need y: it is fitted on the labelled rows, the marker no class of its.
+    assert list(student.preprocessor_.named_transformers_["target"].classes_) == [0, 1]
+    # A regressor's NaN marker: "auto" needs no y, and is fitted on all rows.
+    target = np.where(y == -1, np.nan, y.astype(float))
+    regressor = DistilledRegressor(
+        FrozenEstimator(HistGradientBoostingRegressor().fit(X[y >= 0], target[y >= 0])),
+        unlabeled_label=np.nan,
+        **ONE_EPOCH,
+    ).fit(X, target)
+    assert regressor.preprocessor_ is not None
+
+
+def test_text_with_pandas_na_and_lists_of_mixed_values():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 90)
+    text = pd.DataFrame(
+        {
+            "x": rng.normal(size=90),
+            "s": pd.array(["a", None, "b"] * 30, dtype="string"),
+            "c": pd.Categorical(pd.array(["u", "v", None] * 30, dtype="string")),
+        }
+    )
+    student = DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(text, y)
+    assert np.isfinite(student.predict_proba(text)).all()
+    rows = [[0.5, "a"], [1.5, "b"], [2.5, "a"], [3.5, "b"]] * 10  # numpy makes them all text
+    labels = [0, 1, 0, 1] * 10
+    student = DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(rows, labels)
+    assert student.predict(rows).shape == (40,)
+
+
+def test_columns_that_change_kind_are_refused(hgb, frame):
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), **ONE_EPOCH).fit(X, y)
+    codes = X.copy()
+    codes["color"] = codes["color"].cat.codes  # categories became numbers
+    with pytest.raises(ValueError, match=r"Columns \['color'\] hold other kinds"):
+        student.predict(codes)
+    numbers = pd.DataFrame({"n": pd.Categorical([1, 2, 3] * 20), "x": np.arange(60.0)})
+    labels = np.arange(60) % 2
+    model = DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(numbers, labels)
+    texts = numbers.assign(n=pd.Categorical(["1", "2", "3"] * 20))  # unknown, silently
+    with pytest.raises(ValueError, match=r"Columns \['n'\] hold other kinds"):
+        model.predict(texts)
+
+
+def test_dates_are_refused_and_identifiers_warned(frame):
+    X, y = frame
+    dated = X.assign(when=pd.date_range("2020-01-01", periods=len(X)))
+    with pytest.raises(ValueError, match=r"\['when'\] hold dates"):
+        DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(dated, y)
+    ids = X.assign(customer=[f"c{i}" for i in range(len(X))])
+    with pytest.warns(UserWarning, match="'customer' has 600 categories"):
+        DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(ids, y)
+
+
+def test_preprocessor_params_need_a_transformer():
+    with pytest.raises(ValueError, match="pass the transformer itself"):
+        DistilledClassifier().set_params(preprocessor__categorical__min_frequency=5)
+    model = DistilledClassifier().set_params(
+        preprocessor=StandardScaler(), preprocessor__with_mean=False
+    )
+    assert model.preprocessor.with_mean is False
+
+
+def test_munge_rows_of_a_numeric_frame_keep_their_types(data):
+    X, y = data
+    frame = pd.DataFrame({"a": X[:, 0], "n": np.arange(len(X)) % 7, "flag": X[:, 1] > 50})
+    seen = []
+
+    class Recording(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict_proba(self, X):
+            seen.append(X)
+            return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+    DistilledClassifier(Recording(), augment="munge", augment_factor=1, **ONE_EPOCH).fit(frame, y)
+    assert list(seen[-1].dtypes) == list(frame.dtypes)
+
+
+def test_a_sparse_output_names_the_remedy(frame, hgb):
+    X, y = frame
+    sparse = ColumnTransformer([("c", OneHotEncoder(), ["color", "shop"])], sparse_threshold=1)
+    with pytest.raises(ValueError, match="sparse_output=False"):
+        DistilledClassifier(FrozenEstimator(hgb), preprocessor=sparse, **ONE_EPOCH).fit(X, y)
+
+
+def test_transfer_width_error_names_the_encoding(frame):
+    X, y = frame
+    numbers = X[["f0", "f2"]]
+    source = TransferClassifier(**ONE_EPOCH).fit(numbers, y)
+    gaps = numbers.copy()
+    gaps.loc[::5, "f0"] = np.nan  # "auto" adds a missing-value column
+    with pytest.raises(ValueError, match="as the preprocessor encodes them"):
+        TransferClassifier(source, **ONE_EPOCH).fit(gaps, y)

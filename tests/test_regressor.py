@@ -66,7 +66,7 @@ DISTILLED_FAILURES = {
         # The student takes NaN (its preprocessor imputes them: allow_nan), so must the
         # teacher of the checks that put NaN in X (and it takes sample_weight, several outputs).
         DistilledRegressor(
-            DecisionTreeRegressor(max_depth=4),
+            DecisionTreeRegressor(max_depth=4, random_state=0),
             max_epochs=20,
             hidden_layer_sizes=(16,),
             lr=1e-2,
