@@ -463,9 +463,10 @@ class DistilledClassifier(ClassifierTask, Distillation):
         labelled ones, since it may use ``y`` (``"auto"``'s, which does not, on
         all). The choice and the fit are the first fit's: ``warm_start`` and
         ``partial_fit`` keep them (a NaN first seen in a later chunk needs a
-        transformer that imputes it from the start). Columns of dates are
-        refused by ``"auto"``, and a column that changes kind (numbers, text,
-        categories of either) between fit and predict is a ``ValueError``.
+        transformer that imputes it from the start). ``"auto"`` refuses columns
+        of dates and columns mixing numbers and text, and a column that
+        changes kind (numbers, text or categories) between fit and predict,
+        each with a ``ValueError`` naming the columns.
         ``n_features_in_`` and ``feature_names_in_`` are ``X``'s; the fitted
         transformer is ``preprocessor_``.
     module : torch.nn.Module class or instance, Keras model, default=None

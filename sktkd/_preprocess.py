@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import _safe_indexing
@@ -42,18 +43,26 @@ def raw_rows(X):
     array of the type its values need (numbers, or objects), checked as
     scikit-learn checks inputs (NaN allowed: the preprocessor decides).
 
-    pandas' ``NA`` in text and category columns becomes ``NaN`` (on a copy),
-    which scikit-learn's encoders take as a missing value; an array of text
+    A missing value in a text or category column (``None``, pandas' ``NA``)
+    becomes ``NaN`` (on a copy), one missing category for scikit-learn's
+    encoders, which refuse ``NA``; an array of text
     (``np.array`` of numbers and strings) becomes objects, its numbers numbers.
     """
     if is_frame(X):
         if X.ndim != 2 or not _num_samples(X):
             check_array(X, dtype=None, ensure_all_finite=False)  # scikit-learn's message
-        text = [name for name, dtype in X.dtypes.items() if _holds_pandas_na(dtype)]
-        if text:
+        missing = {}
+        for name, dtype in X.dtypes.items():
+            if _holds_pandas_na(dtype):
+                missing[name] = X[name].to_numpy(dtype=object, na_value=np.nan)
+            elif isinstance(dtype, np.dtype) and dtype.kind == "O":
+                absent = X[name].isna().to_numpy()  # None, pd.NA
+                if absent.any():
+                    missing[name] = np.where(absent, np.nan, X[name].to_numpy())
+        if missing:
             X = X.copy()
-            for name in text:
-                X[name] = X[name].to_numpy(dtype=object, na_value=np.nan)
+            for name, values in missing.items():
+                X[name] = values
         return X
     X = check_array(X, dtype=None, ensure_all_finite="allow-nan")
     if X.dtype.kind in "US":  # lists of numbers and strings: numpy made them all text
@@ -112,6 +121,14 @@ def auto_preprocessor(X):
             "encode (one-hot of each timestamp would generalise to none): turn them into "
             "numbers (e.g. days since a date, the month) or pass a preprocessor of your own."
         )
+    mixed = [
+        name for name, kind in zip(names, numeric, strict=True) if not kind and _mixed(X, name)
+    ]
+    if mixed:
+        raise ValueError(
+            f"Columns {mixed} mix numbers and text, which one-hot encoding cannot order: "
+            "give each column one type (e.g. .astype(str) for labels)."
+        )
     steps = []
     numbers = [name for name, kind in zip(names, numeric, strict=True) if kind]
     if numbers:
@@ -127,6 +144,18 @@ def auto_preprocessor(X):
     return ColumnTransformer(steps)
 
 
+def _mixed(X, name):
+    """Whether a column of ``X`` holds both numbers and text (missing values aside)."""
+    values = X[name] if is_frame(X) else X[:, name]
+    if getattr(values, "dtype", None) == "category":
+        values = values.cat.categories
+    if type(values).__module__.split(".")[0] == "pandas":  # pandas infers it in C
+        from pandas.api.types import infer_dtype
+
+        return infer_dtype(values, skipna=True) in ("mixed", "mixed-integer")
+    return len({isinstance(v, str) for v in values if not _missing(v)}) > 1
+
+
 def _kinds(X):
     """numpy's kind letter of each column of ``X``."""
     if is_frame(X):
@@ -134,33 +163,80 @@ def _kinds(X):
     return [X.dtype.kind] * X.shape[1]
 
 
-def check_columns(preprocessor, X):
-    """Refuse rows ``X`` whose columns changed kind since ``preprocessor="auto"``'s
-    ``ColumnTransformer`` was fitted: numbers that became text or categories, or
-    the reverse, and categories of numbers that became text (or the reverse),
-    which one-hot encoding would otherwise turn silently into unknown ones."""
-    if not (is_frame(X) and isinstance(preprocessor, ColumnTransformer)):
-        return
-    steps = {name: (step, columns) for name, step, columns in preprocessor.transformers_}
-    if set(steps) - {"numeric", "missing", "categorical", "remainder"}:
-        return  # not auto's
-    numbers = list(steps.get("numeric", (None, []))[1])
-    encoder, others = steps.get("categorical", (None, []))
-    now = dict(zip(X.columns, numeric_columns(X), strict=True))
-    changed = [name for name in numbers if name in now and not now[name]]
-    changed += [name for name in others if now.get(name)]
-    for name, categories in zip(others, getattr(encoder, "categories_", ()), strict=True):
-        seen = [c for c in categories if not _missing(c)]
-        values = X[name].dropna()
-        if len(seen) and len(values):
-            if isinstance(seen[0], str) != isinstance(values.iloc[0], str):
-                changed.append(name)
+def conform_columns(preprocessor, X):
+    """Rows ``X`` as ``preprocessor="auto"``'s ``ColumnTransformer`` (or one built
+    alike) was fitted on them, or a ``ValueError`` naming the columns that changed
+    kind: numbers that became text, or one-hot encoded text or categories that
+    became numbers (or the reverse), which would otherwise turn silently into
+    unknown categories. A column's kind is that of its values, missing ones
+    aside; an encoded column that is all missing (read as NaN floats, say) is
+    given as objects, one missing category."""
+    if not is_frame(X) or type(X).__module__.split(".")[0] != "pandas":
+        return X
+    steps = _auto_steps(preprocessor)
+    if steps is None:
+        return X
+    numeric, encoder, texts = steps
+    changed = [name for name in numeric if _value_kind(X[name]) not in (None, "number")]
+    empty = []
+    for name, categories in zip(texts, getattr(encoder, "categories_", ()), strict=True):
+        now = _value_kind(X[name])
+        was = _value_kind(categories[[not _missing(c) for c in categories]])
+        if now is None:
+            empty.append(name)
+        elif was in ("number", "text") and now != was:
+            changed.append(name)
     if changed:
-        changed = list(dict.fromkeys(changed))
         raise ValueError(
-            f"Columns {changed} hold other kinds of values than in fit (numbers, text or "
-            "categories of either): give them the types they had."
+            f"Columns {changed} hold other kinds of values than in fit (numbers, or "
+            "text and categories): give them the types they had."
         )
+    if empty:
+        X = X.copy()
+        for name in empty:
+            X[name] = np.full(len(X), np.nan, dtype=object)
+    return X
+
+
+def _auto_steps(preprocessor):
+    """The numeric columns, the encoder and its columns of a fitted ``ColumnTransformer``
+    built as :func:`auto_preprocessor` builds one (a transfer source's, frozen,
+    too); ``None`` for any other."""
+    if isinstance(preprocessor, FrozenEstimator):
+        preprocessor = preprocessor.estimator
+    if not isinstance(preprocessor, ColumnTransformer) or not hasattr(
+        preprocessor, "transformers_"
+    ):
+        return None
+    kinds = {"numeric": SimpleImputer, "missing": MissingIndicator, "categorical": OneHotEncoder}
+    steps = {name: (step, list(columns)) for name, step, columns in preprocessor.transformers_}
+    steps.pop("remainder", None)
+    if not all(
+        name in kinds and isinstance(step, kinds[name]) for name, (step, _) in steps.items()
+    ):
+        return None
+    encoder, texts = steps.get("categorical", (None, []))
+    return steps.get("numeric", (None, []))[1], encoder, texts
+
+
+def _value_kind(values):
+    """``"number"``, ``"text"``, another of pandas' inferred kinds (``"mixed"``),
+    or ``None`` when every value is missing."""
+    from pandas.api.types import infer_dtype
+
+    values = values.dropna() if hasattr(values, "dropna") else values
+    if getattr(values, "dtype", None) == "category":
+        values = values.cat.remove_unused_categories().cat.categories
+    if not len(values):
+        return None
+    kind = infer_dtype(values, skipna=True)
+    if kind == "empty":
+        return None
+    if kind in ("string", "unicode", "bytes"):
+        return "text"
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "boolean", "integer-na"):
+        return "number"
+    return kind
 
 
 def _missing(value):
@@ -200,26 +276,23 @@ def fit_preprocessor(preprocessor, X, y, labelled, auto):
 
 def _warn_if_wide(preprocessor, n_rows):
     """Warn of a one-hot column with very many categories (an identifier?)."""
-    for name, encoder, columns in getattr(preprocessor, "transformers_", ()):
-        if name != "categorical":
-            continue
-        for column, categories in zip(columns, encoder.categories_, strict=True):
-            if len(categories) > max(100, n_rows // 20):
-                warnings.warn(
-                    f"Column {column!r} has {len(categories)} categories among {n_rows} "
-                    "training rows: one-hot encoded, it makes the network as wide, and a "
-                    "category seen once teaches little. Drop an identifier, or pass "
-                    "preprocessor= a ColumnTransformer with OneHotEncoder(max_categories=...) "
-                    "for it.",
-                    stacklevel=2,
-                )
+    _, encoder, texts = _auto_steps(preprocessor) or (None, None, [])
+    for column, categories in zip(texts, getattr(encoder, "categories_", ()), strict=True):
+        if len(categories) > max(100, n_rows // 20):
+            warnings.warn(
+                f"Column {column!r} has {len(categories)} categories among {n_rows} "
+                "training rows: one-hot encoded, it makes the network as wide, and a "
+                "category seen once teaches little. Drop an identifier, or pass "
+                "preprocessor= a ColumnTransformer with OneHotEncoder(max_categories=...) "
+                "for it.",
+                stacklevel=2,
+            )
 
 
 def student_rows(preprocessor, X):
     """The rows ``X`` (raw) as the student's numbers, by the fitted ``preprocessor``:
     a float array, checked (a transformer that gives anything else is named)."""
-    check_columns(preprocessor, X)
-    out = preprocessor.transform(X)
+    out = preprocessor.transform(conform_columns(preprocessor, X))
     try:
         return check_array(
             out, dtype=INPUT_DTYPES, accept_sparse=False, input_name="the preprocessor's output"

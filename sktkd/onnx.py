@@ -18,6 +18,11 @@ regressor's output is ``variable``, shape ``(n_samples, n_outputs_)``, of the
 input's type, as scikit-learn-onnx's regressors give it. The converters export
 predictions, so a transfer estimator must be the last step: as a transformer in
 the middle of a pipeline (its ``transform``) it does not convert correctly.
+
+It also registers a converter for scikit-learn's ``MissingIndicator`` (NaN as
+the missing value), which skl2onnx lacks: ``preprocessor="auto"`` uses it. An
+estimator with a fitted ``preprocessor_`` exports with :func:`to_onnx`, not as
+a step of a skl2onnx pipeline (the converter would see the network alone).
 """
 
 import numpy as np

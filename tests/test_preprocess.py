@@ -400,3 +400,54 @@ def test_transfer_width_error_names_the_encoding(frame):
     gaps.loc[::5, "f0"] = np.nan  # "auto" adds a missing-value column
     with pytest.raises(ValueError, match="as the preprocessor encodes them"):
         TransferClassifier(source, **ONE_EPOCH).fit(gaps, y)
+
+
+def test_a_kind_is_read_from_the_values_not_the_dtype(frame, hgb):
+    X, y = frame
+    student = DistilledClassifier(FrozenEstimator(hgb), **ONE_EPOCH).fit(X, y)
+    serving = [
+        pd.DataFrame([{**X.iloc[0].to_dict(), "f1": None}]),  # a number missing: object
+        X[:3].assign(color=np.nan),  # a category all missing: floats
+        X[:3].assign(f0=X["f0"][:3].astype(object)),  # numbers held as objects
+        X[:3].assign(member=[True, None, False]),  # a flag with a gap
+    ]
+    for rows in serving:
+        assert np.isfinite(student.predict_proba(rows)).all()
+    mixed = X.assign(shop=pd.Series(["a", 1] * 300, dtype=object))  # text and numbers
+    with pytest.raises(ValueError, match=r"Columns \['shop'\] hold other kinds"):
+        student.predict(mixed)
+    with pytest.raises(ValueError, match=r"Columns \['shop'\] mix numbers and text"):
+        DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(mixed, y)
+
+
+def test_user_transformers_named_like_autos_are_left_alone(frame):
+    from sklearn.pipeline import make_pipeline
+
+    X, y = frame
+    X = X.assign(zip=np.arange(len(X)) % 5)
+    mine = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), ["f0", "f1"]),
+            ("categorical", OneHotEncoder(sparse_output=False), ["color", "zip"]),
+        ]
+    )
+    student = DistilledClassifier(DummyClassifier(), alpha=0, preprocessor=mine, **ONE_EPOCH)
+    assert student.fit(X, y).predict(X).shape == (len(X),)
+
+
+def test_a_transfer_keeping_a_source_preprocessor_checks_kinds_too(frame):
+    X, y = frame
+    source = TransferClassifier(**ONE_EPOCH).fit(X, y)
+    target = TransferClassifier(source, **ONE_EPOCH).fit(X, y)
+    with pytest.raises(ValueError, match=r"Columns \['color'\] hold other kinds"):
+        target.predict(X.assign(color=X["color"].cat.codes))
+
+
+def test_missing_text_of_any_spelling_is_one_category(frame):
+    X, y = frame
+    gaps = X.assign(note=pd.Series(["a", None, pd.NA, np.nan] * 150, dtype=object))
+    student = DistilledClassifier(DummyClassifier(), alpha=0, **ONE_EPOCH).fit(gaps, y)
+    encoder = student.preprocessor_.named_transformers_["categorical"]
+    note = list(student.preprocessor_.transformers_[2][2]).index("note")
+    assert len(encoder.categories_[note]) == 2  # "a" and one missing category
+    assert gaps["note"].isna().sum() == 450  # the user's frame is untouched
