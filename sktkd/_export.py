@@ -19,13 +19,12 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import is_regressor
-from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NeuralBase
-from ._preprocess import numeric_columns, raw_rows
+from ._preprocess import auto_steps, numeric_columns, raw_rows
 
 # The oldest opset torch's exporter writes.
 MIN_OPSET = 18
@@ -259,15 +258,12 @@ def _network_width(estimator):
     return len(estimator.preprocessor_.get_feature_names_out())
 
 
-def _raw_inputs(estimator, X):
-    """skl2onnx input types of the rows the preprocessor takes: one per column of a
+def _raw_inputs(estimator, preprocessor, X):
+    """skl2onnx input types of the rows ``preprocessor`` takes: one per column of a
     frame (float32 for numbers and booleans, strings for the others), or one
     float32 ``X`` for an array of numbers."""
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    preprocessor = estimator.preprocessor_
-    if isinstance(preprocessor, FrozenEstimator):  # a transfer source's, kept as it was
-        preprocessor = preprocessor.estimator
     if X is not None:
         numeric = numeric_columns(raw_rows(X))
         if len(numeric) != estimator.n_features_in_:
@@ -275,11 +271,8 @@ def _raw_inputs(estimator, X):
                 f"X has {len(numeric)} columns; {type(estimator).__name__} takes "
                 f"{estimator.n_features_in_}."
             )
-    elif isinstance(preprocessor, ColumnTransformer) and {
-        name for name, _, _ in preprocessor.transformers
-    } <= {"numeric", "missing", "categorical"}:  # preprocessor="auto"'s
-        steps = {name: columns for name, _, columns in preprocessor.transformers}
-        numbers = set(steps.get("numeric", ()))
+    elif (steps := auto_steps(preprocessor)) is not None:  # preprocessor="auto"'s
+        numbers = set(steps[0])
         names = getattr(estimator, "feature_names_in_", range(estimator.n_features_in_))
         numeric = [name in numbers for name in names]
     else:
@@ -323,7 +316,7 @@ def _with_preprocessor(estimator, X, target_opset):
     try:
         return skl2onnx.to_onnx(
             pipeline,
-            initial_types=_raw_inputs(estimator, X),
+            initial_types=_raw_inputs(estimator, preprocessor, X),
             options=options,
             target_opset=target_opset,
         )

@@ -173,7 +173,7 @@ def conform_columns(preprocessor, X):
     given as objects, one missing category."""
     if not is_frame(X) or type(X).__module__.split(".")[0] != "pandas":
         return X
-    steps = _auto_steps(preprocessor)
+    steps = auto_steps(preprocessor)
     if steps is None:
         return X
     numeric, encoder, texts = steps
@@ -198,7 +198,7 @@ def conform_columns(preprocessor, X):
     return X
 
 
-def _auto_steps(preprocessor):
+def auto_steps(preprocessor):
     """The numeric columns, the encoder and its columns of a fitted ``ColumnTransformer``
     built as :func:`auto_preprocessor` builds one (a transfer source's, frozen,
     too); ``None`` for any other."""
@@ -276,7 +276,7 @@ def fit_preprocessor(preprocessor, X, y, labelled, auto):
 
 def _warn_if_wide(preprocessor, n_rows):
     """Warn of a one-hot column with very many categories (an identifier?)."""
-    _, encoder, texts = _auto_steps(preprocessor) or (None, None, [])
+    _, encoder, texts = auto_steps(preprocessor) or (None, None, [])
     for column, categories in zip(texts, getattr(encoder, "categories_", ()), strict=True):
         if len(categories) > max(100, n_rows // 20):
             warnings.warn(

@@ -134,9 +134,8 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
             valid = self._held_out(codes, weight, seed, incremental)
             seed = self._training_seed(seed, continues)
             train_rows, valid_rows = row_indices(weight, valid)  # X is read through them
-            Xs = self._student_input(
-                Xv, y, self._labelled(codes), train_rows, continues
-            )  # the network's numbers
+            # The network's numbers (X checked as given: Xv).
+            Xs = self._student_input(Xv, y, self._labelled(codes), train_rows, continues)
             check_same_data(self.accelerator, Xs, codes)
             weight, codes, valid = drop_zero_weights(weight, codes, valid)
             codes = self._encode_targets(codes, None, weight, valid, continues, incremental)[0]
@@ -195,7 +194,9 @@ class Transfer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralBase):
         on the target's rows, might give other columns)."""
         preprocessor = getattr(self.source, "preprocessor_", None)
         if isinstance(self.preprocessor, str) and preprocessor is not None:
-            return FrozenEstimator(copy.deepcopy(preprocessor))
+            preprocessor = copy.deepcopy(preprocessor)  # (a source's own source's: frozen)
+            frozen = isinstance(preprocessor, FrozenEstimator)
+            return preprocessor if frozen else FrozenEstimator(preprocessor)
         return super()._new_preprocessor(X)
 
     def _start_network(self, Xv, sample_weight, rows=None):

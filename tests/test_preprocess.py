@@ -77,22 +77,22 @@ def test_lightgbm_teacher_on_a_raw_frame():
     assert np.mean(student.predict(X[400:]) == teacher.predict(X[400:])) > 0.85
 
 
+class Recording(ClassifierMixin, BaseEstimator):
+    """A teacher that keeps the rows it is asked on (``seen_``), without an opinion."""
+
+    def fit(self, X, y):
+        self.classes_, self.seen_ = np.unique(y), []
+        return self
+
+    def predict_proba(self, X):
+        self.seen_.append(X)
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+
 def test_teacher_sees_the_rows_as_given(frame):
     X, y = frame
-    seen = []
-
-    class Recording(ClassifierMixin, BaseEstimator):
-        def fit(self, X, y):
-            self.classes_ = np.unique(y)
-            return self
-
-        def predict_proba(self, X):
-            seen.append(X)
-            return np.full((len(X), 2), 0.5)
-
-    student = DistilledClassifier(Recording(), augment="munge", augment_factor=1, **FAST)
-    student.set_params(max_epochs=1).fit(X, y)
-    training, synthetic = seen
+    student = DistilledClassifier(Recording(), augment="munge", augment_factor=1, **ONE_EPOCH)
+    training, synthetic = student.fit(X, y).teacher_.seen_
     pd.testing.assert_frame_equal(training, X)
     # MUNGE rows are rows of the same columns and types: categories stay categories.
     assert list(synthetic.dtypes) == list(X.dtypes)
@@ -370,19 +370,9 @@ def test_preprocessor_params_need_a_transformer():
 def test_munge_rows_of_a_numeric_frame_keep_their_types(data):
     X, y = data
     frame = pd.DataFrame({"a": X[:, 0], "n": np.arange(len(X)) % 7, "flag": X[:, 1] > 50})
-    seen = []
-
-    class Recording(ClassifierMixin, BaseEstimator):
-        def fit(self, X, y):
-            self.classes_ = np.unique(y)
-            return self
-
-        def predict_proba(self, X):
-            seen.append(X)
-            return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
-
-    DistilledClassifier(Recording(), augment="munge", augment_factor=1, **ONE_EPOCH).fit(frame, y)
-    assert list(seen[-1].dtypes) == list(frame.dtypes)
+    student = DistilledClassifier(Recording(), augment="munge", augment_factor=1, **ONE_EPOCH)
+    synthetic = student.fit(frame, y).teacher_.seen_[-1]
+    assert list(synthetic.dtypes) == list(frame.dtypes)
 
 
 def test_a_sparse_output_names_the_remedy(frame, hgb):
