@@ -31,7 +31,9 @@ the raw frame (``preprocessor="auto"``), or, as a user would do by hand
 without it, one-hot and mean-imputed columns with missing-value indicators
 (``pd.get_dummies``, training means) and the teacher's probabilities on the
 raw rows as ``teacher_proba``; scikit-learn's ``MLPClassifier`` on the same
-hand-made columns is the student without a teacher users would pick.
+hand-made columns is the student without a teacher users would pick. Also
+reported (seed 0): ``predict_proba`` time of the teacher, of the student, and
+of the student exported with ``sktkd.to_onnx`` in onnxruntime, one thread.
 
     python benchmarks/bench_compression.py --raw-frame [--seeds 5]
 """
@@ -193,7 +195,7 @@ def run_raw_frame(seed):
         except ImportError:
             pass
         fit_params = {"max_epochs": 20, "batch_size": 128, "random_state": seed}
-        rows = []
+        rows, timings = [], []
         for name, teacher in teachers.items():
             teacher.fit(X_tr, y_tr)
             decided = teacher.predict(X_te)
@@ -215,6 +217,8 @@ def run_raw_frame(seed):
                 student.set_params(**fit_params).fit(rows_tr, y_tr, **extra)
                 pred = student.predict(H_te if rows_tr is H_tr else X_te)
                 rows.append((name, model_name, np.mean(pred == y_te), np.mean(pred == decided)))
+                if seed == 0 and model_name == "raw frame (preprocessor='auto')":
+                    timings.append((name, *raw_frame_timings(teacher, student, X_te)))
             mlp = make_pipeline(StandardScaler(), MLPClassifier(max_iter=20, random_state=seed))
             pred = mlp.fit(H_tr, y_tr).predict(H_te)
             rows.append(
@@ -225,13 +229,49 @@ def run_raw_frame(seed):
                     np.mean(pred == decided),
                 )
             )
-        return rows
+        return rows, timings
+
+
+def raw_frame_timings(teacher, student, X):
+    """``predict_proba`` on one row (median of 200 calls) and on ``X`` (median of 3),
+    in ms: the teacher, the student, and the student in onnxruntime where installed."""
+
+    def one_and_all(fn, one, every):
+        return 1e3 * median_time(fn, one, 200), 1e3 * median_time(fn, every)
+
+    times = [
+        one_and_all(teacher.predict_proba, X[:1], X),
+        one_and_all(student.predict_proba, X[:1], X),
+    ]
+    try:
+        import onnxruntime
+
+        from sktkd import to_onnx
+    except ImportError:
+        return (*times, (None, None))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(to_onnx(student).SerializeToString(), options)
+    numbers = set(student.preprocessor_.transformers_[0][2])
+
+    def feeds(rows):  # numbers as float32, text and categories as strings ("nan": missing)
+        return {
+            c: rows[[c]].to_numpy(np.float32)
+            if c in numbers
+            else rows[[c]].astype(object).fillna("nan").astype(str).to_numpy()
+            for c in rows.columns
+        }
+
+    one, every = feeds(X[:1]), feeds(X)
+    times.append(one_and_all(lambda f: session.run(None, f), one, every))
+    return tuple(times)
 
 
 def main_raw_frame(seeds, n_jobs):
     out = Parallel(n_jobs=n_jobs)(delayed(run_raw_frame)(s) for s in range(seeds))
-    results = {}
-    for rows in out:
+    results, timings = {}, []
+    for rows, times in out:
+        timings += times
         for teacher, model, acc, agree in rows:
             results.setdefault((teacher, model), []).append((acc, agree))
     print(
@@ -244,6 +284,16 @@ def main_raw_frame(seeds, n_jobs):
         acc, agree = zip(*values, strict=True)
         agreement = "—" if model == "teacher" else mean_std(agree)
         print(f"| {teacher} | {model} | {mean_std(acc)} | {agreement} |")
+
+    print("\npredict_proba in ms, one thread, seed 0: one row (median of 200), 5,000 rows\n")
+    print(
+        "| teacher | teacher: 1 row | 5,000 rows | student: 1 row | 5,000 rows "
+        "| student in onnxruntime: 1 row | 5,000 rows |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for teacher, *pairs in timings:
+        cells = [f"{t:.3f}" if t is not None else "—" for pair in pairs for t in pair]
+        print(f"| {teacher} | " + " | ".join(cells) + " |")
 
 
 def mean_std(values):

@@ -177,11 +177,15 @@ def conform_columns(preprocessor, X):
     if steps is None:
         return X
     numeric, encoder, texts = steps
-    changed = [name for name in numeric if _value_kind(X[name]) not in (None, "number")]
+    changed = [
+        name
+        for name in numeric
+        if X[name].dtype.kind not in "biuf" and _value_kind(X[name]) not in (None, "number")
+    ]
     empty = []
     for name, categories in zip(texts, getattr(encoder, "categories_", ()), strict=True):
         now = _value_kind(X[name])
-        was = _value_kind(categories[[not _missing(c) for c in categories]])
+        was = _category_kind(categories)
         if now is None:
             empty.append(name)
         elif was in ("number", "text") and now != was:
@@ -219,14 +223,25 @@ def auto_steps(preprocessor):
     return steps.get("numeric", (None, []))[1], encoder, texts
 
 
+def _category_kind(categories):
+    """``"text"`` or ``"number"``: the kind of a fitted encoder's categories
+    (missing ones aside); ``None`` for a mix, or none."""
+    kinds = {isinstance(c, str) for c in categories if not _missing(c)}
+    return None if len(kinds) != 1 else "text" if kinds.pop() else "number"
+
+
 def _value_kind(values):
     """``"number"``, ``"text"``, another of pandas' inferred kinds (``"mixed"``),
-    or ``None`` when every value is missing."""
+    or ``None`` when every value is missing, of a column (a pandas Series)."""
+    import pandas as pd
     from pandas.api.types import infer_dtype
 
-    values = values.dropna() if hasattr(values, "dropna") else values
-    if getattr(values, "dtype", None) == "category":
-        values = values.cat.remove_unused_categories().cat.categories
+    if getattr(values.dtype, "kind", "O") in "biuf":  # numbers, or NaN alone
+        return "number" if values.notna().any() else None
+    if isinstance(values.dtype, pd.CategoricalDtype):  # its categories', if it holds any
+        values = values.cat.categories if values.notna().any() else values[:0]
+    else:
+        values = values.dropna()
     if not len(values):
         return None
     kind = infer_dtype(values, skipna=True)
