@@ -592,7 +592,8 @@ class DistilledClassifier(ClassifierTask, Distillation):
         rows (weighted by ``sample_weight``).
     module_ : torch.nn.Module
         The trained student network, ``Sequential(standardize, body)``: it
-        takes raw features and returns logits.
+        takes raw features (with a ``preprocessor_``, its output) and returns
+        logits.
     history_ : skorch.History
         Per-epoch training record (``history_[:, "train_loss"]``, and
         ``"valid_loss"``, ``"valid_acc"``, ``"valid_agreement"`` with

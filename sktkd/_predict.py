@@ -58,7 +58,8 @@ class Prediction:
 
     @property
     def module_(self):
-        """The trained network, ``Sequential(standardize, body)``: it takes raw features.
+        """The trained network, ``Sequential(standardize, body)``: it takes raw features
+        (with a ``preprocessor_``, its output).
 
         ``standardize_`` stays on the CPU (it standardises numpy rows, and a
         pickle of it loads anywhere); here a copy joins the body's device.
