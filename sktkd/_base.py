@@ -38,7 +38,6 @@ from ._net import Net, carry_schedule
 from ._persist import check_attributes, from_plain, to_plain
 from ._predict import _PREDICT_BATCH_SIZE, Prediction, untensor
 from ._preprocess import (
-    INPUT_DTYPES,
     fit_preprocessor,
     raw_rows,
     resolve_preprocessor,
@@ -317,23 +316,21 @@ class NeuralBase(Prediction, BaseEstimator):
         ``feature_names_in_``, those of ``X`` as given).
 
         A first fit (``reset``) chooses ``preprocessor_`` (unfitted; see
-        :func:`sktkd._preprocess.auto_preprocessor`). Without one, ``X`` is
-        returned as float32 when given so, float64 otherwise, as the
-        network takes it; with one, as the rows the preprocessor takes (a
-        frame as it is), which :meth:`_student_input` turns into numbers.
+        :func:`sktkd._preprocess.auto_preprocessor`). ``X`` is returned as
+        :meth:`_checked_rows` returns it: numbers for the network, or the rows
+        the preprocessor takes, which :meth:`_student_input` turns into numbers.
         """
         X = untensor(X)
-        rows = None
         if reset:
             self.preprocessor_ = None
             if self.preprocessor is not None:
                 plain = isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf"
                 rows = X if plain else raw_rows(X)
                 self.preprocessor_ = self._new_preprocessor(rows)
-        if getattr(self, "preprocessor_", None) is None:
-            return validate_data(self, X, dtype=INPUT_DTYPES, reset=reset)
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        return raw_rows(X) if rows is None else rows
+                if self.preprocessor_ is not None:  # the rows are checked already
+                    validate_data(self, X, skip_check_array=True, reset=True)
+                    return rows
+        return self._checked_rows(X, reset)
 
     def _new_preprocessor(self, X):
         """The unfitted ``preprocessor_`` for the rows ``X``, or ``None``."""

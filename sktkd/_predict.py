@@ -75,6 +75,17 @@ class Prediction:
         check_is_fitted(self)
         return self.net_.history
 
+    def _checked_rows(self, X, reset=False):
+        """``X`` checked by ``validate_data`` (``n_features_in_``, ``feature_names_in_``):
+        without a ``preprocessor_``, float32 when given so and float64 otherwise,
+        as the network takes it; with one, the rows as the preprocessor takes
+        them (a frame as it is, see :func:`sktkd._preprocess.raw_rows`)."""
+        X = untensor(X)
+        if getattr(self, "preprocessor_", None) is None:  # (absent from older pickles)
+            return validate_data(self, X, dtype=_INPUT_DTYPES, reset=reset)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return raw_rows(X)
+
     def _check_predict_data(self, X):
         """``X`` checked as at fit, by ``validate_data``, and preprocessed when fit
         chose a preprocessor (``preprocessor_``): the network's input.
@@ -84,23 +95,20 @@ class Prediction:
         is: it passes with these few checks, which cost a fraction of the full
         validation on the small inputs of serving.
         """
+        preprocessor = getattr(self, "preprocessor_", None)  # absent from older pickles
         if (
-            type(X) is np.ndarray
+            preprocessor is None
+            and type(X) is np.ndarray
             and X.ndim == 2
             and X.dtype in _INPUT_DTYPES
             and 0 < len(X)
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
             and np.isfinite(X).all()
-            and getattr(self, "preprocessor_", None) is None  # absent from older pickles
         ):
             return X
-        preprocessor = getattr(self, "preprocessor_", None)
-        if preprocessor is not None:
-            X = untensor(X)
-            validate_data(self, X, skip_check_array=True, reset=False)
-            return student_rows(preprocessor, raw_rows(X))
-        return validate_data(self, untensor(X), dtype=_INPUT_DTYPES, reset=False)
+        X = self._checked_rows(X)
+        return X if preprocessor is None else student_rows(preprocessor, X)
 
     def _forward(self, X):
         """The network's output on ``X``, checked like the training rows (a CPU tensor)."""

@@ -85,10 +85,8 @@ def _holds_pandas_na(dtype):
 def numeric_columns(X):
     """Per column of ``X`` (a frame or a 2-D array), whether its values are numbers
     (booleans included, and numbers held as objects)."""
-    if is_frame(X):
-        return [getattr(d, "kind", "O") in "biuf" for d in X.dtypes]
-    if X.dtype.kind in "biuf":
-        return [True] * X.shape[1]
+    if is_frame(X) or X.dtype.kind in "biuf":
+        return [kind in "biuf" for kind in _kinds(X)]
     numeric = []
     for column in X.T:
         try:

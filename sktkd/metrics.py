@@ -50,7 +50,7 @@ def _student_and_teacher(estimator, X, teacher, kind, metric):
         )
     X = untensor(X)
     # The rows checked as the student checks them: numbers, or as given to its preprocessor.
-    return estimator, X, estimator._validate_input(X, reset=False), teacher
+    return estimator, X, estimator._checked_rows(X), teacher
 
 
 def _student_and_teacher_logits(estimator, X, teacher=None, metric="teacher_agreement"):
