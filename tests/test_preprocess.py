@@ -441,3 +441,17 @@ def test_missing_text_of_any_spelling_is_one_category(frame):
     note = list(student.preprocessor_.transformers_[2][2]).index("note")
     assert len(encoder.categories_[note]) == 2  # "a" and one missing category
     assert gaps["note"].isna().sum() == 450  # the user's frame is untouched
+
+
+@pytest.mark.parametrize(
+    "value, error, match",
+    [
+        ("onehot", ValueError, "preprocessor"),
+        (3, ValueError, "preprocessor"),
+        (StandardScaler, TypeError, "instead of a class"),  # clone's, as in scikit-learn
+    ],
+)
+def test_preprocessor_values_are_validated(data, value, error, match):
+    X, y = data
+    with pytest.raises(error, match=match):
+        DistilledClassifier(DummyClassifier(), preprocessor=value, **ONE_EPOCH).fit(X, y)
